@@ -1,0 +1,169 @@
+"""Bring any picture of a digit into the form MNIST digits have, so the network sees what it learned on.
+
+MNIST's recipe (LeCun et al.): each digit was size-normalised to fit a 20x20 box keeping its aspect
+ratio, anti-aliased (so the edges are grey), and placed in a 28x28 frame so that its centre of mass
+sits at the centre of the frame. The ink is white on black. A drawing on the canvas, or a photo of a
+digit on paper, looks nothing like that until it goes through the same steps:
+
+1. find the ink: decide whether the picture is dark ink on light paper, light ink on a dark ground, or
+   ink on a transparent background, and turn it into "how much ink" per pixel, 0..1;
+2. crop to the ink's bounding box;
+3. scale so that the longer side is 20 pixels, keeping the aspect ratio, with an anti-aliasing filter;
+4. paste into a 28x28 frame and shift it so that the centre of mass lands on MNIST's centre (14, 14).
+
+The result is a 28x28 float32 array with pixels in [0, 1], exactly like an MNIST image divided by 255;
+the network applies its own input scaling (:func:`mnist_draw.model.normalise`), the same function that
+was used during training. An image with no ink gives ``None``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+from scipy import ndimage
+
+FRAME = 28
+BOX = 20
+CENTRE = 14.0  # MNIST's centre of mass, measured on the test set: (13.99, 14.01)
+INK_THRESHOLD = 0.02  # ink below this (after removing the paper's colour) is noise
+MAX_PIXELS = 40_000_000  # refuse bigger images before decoding them (a 20000x20000 PNG needs 1.6 GB)
+WORK_SIDE = 1024  # larger pictures are shrunk to this first: plenty for a 20x20 result
+
+
+class ImageError(ValueError):
+    """An image file that cannot be used; the message is one line that says why."""
+
+
+def load_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file into an array (grey, RGB or RGBA), refusing huge or broken files clearly."""
+    path = Path(path)
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            if w * h > MAX_PIXELS:
+                raise ImageError(f"{path}: image too large ({w}x{h} pixels; the limit is {MAX_PIXELS // 1_000_000} megapixels)")
+            im = ImageOps.exif_transpose(im)
+            if max(im.size) > WORK_SIDE:
+                im.draft("L", (WORK_SIDE, WORK_SIDE))  # JPEG: decode at reduced size
+            return image_to_array(im)
+    except ImageError:
+        raise
+    except FileNotFoundError:
+        raise ImageError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ImageError(f"{path}: is a folder, not an image") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{path}: not an image (or a format Pillow cannot read)") from None
+    except Image.DecompressionBombError:
+        raise ImageError(f"{path}: image too large to decode safely") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"{path}: cannot read image ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+
+
+def image_to_array(im: Image.Image) -> np.ndarray:
+    """A Pillow image as an array: 2-D for grey, HxWx3 or HxWx4 (alpha kept), 16-bit scaled to 0..1."""
+    if max(im.size) > WORK_SIDE:
+        im = im.copy()
+        im.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BOX)
+    mode = im.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+        return np.asarray(im, dtype=np.float32) / 65535.0
+    if mode == "I":
+        a = np.asarray(im, dtype=np.float32)
+        top = 65535.0 if a.max(initial=0) > 255 else 255.0
+        return np.clip(a / top, 0, 1)
+    if mode == "F":
+        a = np.asarray(im, dtype=np.float32)
+        return np.clip(a / (255.0 if a.max(initial=0) > 1 else 1.0), 0, 1)
+    if mode in ("1", "L"):
+        return np.asarray(im.convert("L"))
+    if mode == "LA" or (mode == "P" and "transparency" in im.info) or mode in ("RGBA", "PA", "La"):
+        return np.asarray(im.convert("RGBA"))
+    return np.asarray(im.convert("RGB"))
+
+
+def _as_unit_float(a: np.ndarray) -> np.ndarray:
+    if a.dtype == np.bool_:
+        return a.astype(np.float32)
+    if a.dtype == np.uint8:
+        return a.astype(np.float32) / 255.0
+    if a.dtype == np.uint16:
+        return a.astype(np.float32) / 65535.0
+    if np.issubdtype(a.dtype, np.integer):
+        top = 255.0 if a.max(initial=0) <= 255 else 65535.0
+        return np.clip(a.astype(np.float32) / top, 0, 1)
+    a = np.nan_to_num(a.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+    if a.max(initial=0) > 1.0:
+        a = a / 255.0
+    return np.clip(a, 0, 1)
+
+
+def ink_map(image: np.ndarray) -> np.ndarray:
+    """How much ink is at each pixel, 0..1, whatever the picture's polarity or transparency.
+
+    * Transparent background (an alpha channel that is not fully opaque): the alpha is the ink.
+    * Otherwise the grey level is compared with the paper, taken as the median of the border pixels:
+      light paper means dark ink, dark paper means light ink. The paper's own level is subtracted so
+      off-white paper or a grey background counts as no ink.
+    """
+    a = np.asarray(image)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (2, 3, 4)):
+        raise ImageError(f"expected a grey, RGB or RGBA image, got an array of shape {a.shape}")
+    if a.size == 0:
+        raise ImageError("the image is empty (0 pixels)")
+    a = _as_unit_float(a)
+    if a.ndim == 3:
+        alpha = a[:, :, -1] if a.shape[2] in (2, 4) else None
+        colour = a[:, :, 0] if a.shape[2] == 2 else a[:, :, :3] @ np.array([0.299, 0.587, 0.114], np.float32)
+        if alpha is not None and alpha.min() < 0.99:
+            return alpha.astype(np.float32)
+        grey = colour
+    else:
+        grey = a
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    paper = float(np.median(border))
+    if paper >= 0.5:
+        ink = (paper - grey) / max(paper, 1e-6)
+    else:
+        ink = (grey - paper) / max(1.0 - paper, 1e-6)
+    return np.clip(ink, 0.0, 1.0).astype(np.float32)
+
+
+def to_mnist(image: np.ndarray | Image.Image) -> np.ndarray | None:
+    """Any picture of a digit -> the 28x28 float32 (pixels in [0, 1]) the network takes; None if no ink."""
+    if isinstance(image, Image.Image):
+        image = image_to_array(image)
+    ink = ink_map(image)
+    ink = np.where(ink >= INK_THRESHOLD, ink, 0.0).astype(np.float32)
+    rows = np.flatnonzero(ink.any(axis=1))
+    cols = np.flatnonzero(ink.any(axis=0))
+    if rows.size == 0:
+        return None
+    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    crop = crop / crop.max()  # the darkest stroke is full ink, as in MNIST
+
+    h, w = crop.shape
+    scale = BOX / max(h, w)
+    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+    if (new_w, new_h) != (w, h):
+        resized = Image.fromarray(crop, mode="F").resize((new_w, new_h), Image.Resampling.LANCZOS, reducing_gap=None if scale > 0.5 else 3.0)
+        crop = np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+        if crop.max() > 0:
+            crop = crop / crop.max()
+
+    frame = np.zeros((FRAME, FRAME), np.float32)
+    top, left = (FRAME - new_h) // 2, (FRAME - new_w) // 2
+    frame[top : top + new_h, left : left + new_w] = crop
+    cy, cx = ndimage.center_of_mass(frame)
+    if not (np.isfinite(cy) and np.isfinite(cx)):
+        return None
+    dy, dx = int(round(CENTRE - cy)), int(round(CENTRE - cx))
+    # Keep the whole digit inside the frame even when its mass is far off-centre (e.g. a "7").
+    dy = int(np.clip(dy, -top, FRAME - (top + new_h)))
+    dx = int(np.clip(dx, -left, FRAME - (left + new_w)))
+    return np.roll(frame, (dy, dx), axis=(0, 1))
