@@ -1,0 +1,56 @@
+"""Shared fixtures: real MNIST (from MNIST_DRAW_DATA, as CI sets it) and a small real model trained once."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_MNIST = ROOT.parent / "shared" / "mnist"
+
+if "MNIST_DRAW_DATA" not in os.environ and SHARED_MNIST.is_dir():
+    os.environ["MNIST_DRAW_DATA"] = str(SHARED_MNIST)
+
+
+@pytest.fixture(autouse=True)
+def _private_home(tmp_path_factory, monkeypatch):
+    """Never touch the real user's data folder from a test."""
+    monkeypatch.setenv("MNIST_DRAW_HOME", str(tmp_path_factory.mktemp("home")))
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    from trainer.data import load_mnist
+
+    return load_mnist(os.environ.get("MNIST_DRAW_DATA"), download=False)
+
+
+@pytest.fixture(scope="session")
+def small_model(mnist):
+    """A real seed002 MLP trained for a few seconds on part of MNIST (about 95% on the test set)."""
+    from mnist_draw.model import preset
+    from trainer.loop import fit
+
+    return fit(preset("seed002").replace(epochs=2), mnist, device="cpu", seed=0, train_limit=20000)
+
+
+@pytest.fixture(scope="session")
+def small_model_file(small_model, tmp_path_factory):
+    from mnist_draw.model import save_model
+    from trainer.loop import result_metadata
+
+    path = tmp_path_factory.mktemp("models") / "small.safetensors"
+    save_model(path, small_model.model, result_metadata(small_model))
+    return path
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: float = 300):
+    """Run a console entry point of ours (python -m ...) and return the CompletedProcess."""
+    import subprocess
+
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=full_env, timeout=timeout,
+                          cwd=ROOT)

@@ -1,0 +1,170 @@
+"""Recipes, presets, the MLP, prediction, and model files that are safe to load."""
+
+import json
+import pickle
+
+import pytest
+import torch
+
+from mnist_draw.model import (
+    MLP, PRESETS, ModelFileError, Recipe, build_model, load_model, model_to_bytes, parse_hidden, predict, preset,
+    save_model,
+)
+
+
+def test_presets_are_the_reference_recipes():
+    # ../shared/reference/seed-recipes.md, column by column.
+    expected = {
+        "linear": dict(hidden=(), activation="none", loss="ce", optimizer="sgd", lr=0.5, momentum=0.0,
+                       batch_size=64, epochs=10, scaling="unit"),
+        "seed001": dict(hidden=(256, 64), activation="relu", loss="mse", optimizer="sgd", lr=0.01, momentum=0.9,
+                        batch_size=512, epochs=3, scaling="standard"),
+        "seed002": dict(hidden=(256,), activation="relu", loss="ce", optimizer="sgd", lr=0.5, momentum=0.0,
+                        batch_size=64, epochs=10, scaling="unit"),
+        "seed003": dict(hidden=(50,), activation="sigmoid", loss="ce", optimizer="sgd", lr=0.1, momentum=0.0,
+                        batch_size=100, max_steps=10000, sampling="replacement", scaling="unit"),
+        "seed004": dict(hidden=(512, 256), activation="relu", loss="sse", optimizer="sgd", lr=0.001, momentum=0.0,
+                        batch_size=200, epochs=30, scaling="unit"),
+    }
+    for name, fields in expected.items():
+        r = PRESETS[name]
+        for key, value in fields.items():
+            assert getattr(r, key) == value, (name, key)
+        assert r.augment == "none" and r.dropout == 0 and r.schedule == "constant", name
+    assert PRESETS["seed003"].epochs * 600 >= 10000  # enough epochs for its 10000 iterations
+    assert "default" in PRESETS
+
+
+def test_layer_sizes_follow_the_recipe():
+    model = MLP(preset("seed001"))
+    assert [tuple(layer.weight.shape) for layer in model.layers] == [(256, 784), (64, 256), (10, 64)]
+    assert len(MLP(preset("linear")).layers) == 1
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(lr=0), "learning rate"), (dict(lr=float("nan")), "learning rate"), (dict(batch_size=0), "batch size"),
+    (dict(epochs=0), "epochs"), (dict(optimizer="lbfgs"), "optimizer"), (dict(momentum=1.5), "momentum"),
+    (dict(hidden=(0,)), "hidden"), (dict(activation="gelu"), "activation"), (dict(loss="mse", label_smoothing=0.1), "label smoothing"),
+])
+def test_bad_recipes_are_refused_with_a_reason(bad, message):
+    with pytest.raises(ValueError, match=message):
+        Recipe(**bad)
+
+
+def test_parse_hidden():
+    assert parse_hidden("256,64") == (256, 64)
+    assert parse_hidden(" 512 , 256 ") == (512, 256)
+    assert parse_hidden("none") == ()
+    with pytest.raises(ValueError, match="commas"):
+        parse_hidden("256;64")
+
+
+def test_model_takes_pixels_and_normalises_as_in_training():
+    r = preset("seed001")  # standard scaling
+    model = build_model(r, seed=1)
+    x = torch.rand(3, 28, 28)
+    manual = (x.reshape(3, -1) - 0.1307) / 0.3081
+    for layer in model.layers[:-1]:
+        manual = torch.relu(layer(manual))
+    assert torch.allclose(model(x), model.layers[-1](manual), atol=1e-5)
+
+
+def test_predict_gives_probabilities_and_argmax_even_for_mse_nets():
+    for name in ("seed001", "seed002"):
+        model = build_model(preset(name), seed=0)
+        preds = predict(model, torch.rand(5, 28, 28).numpy())
+        assert len(preds) == 5
+        for p in preds:
+            assert sum(p.probabilities) == pytest.approx(1.0, abs=1e-5)
+            assert p.label == max(range(10), key=lambda i: p.probabilities[i])
+            assert p.confidence == pytest.approx(max(p.probabilities))
+    single = predict(build_model(preset("linear")), torch.zeros(28, 28))
+    assert len(single) == 1
+
+
+def test_save_and_load_round_trip(tmp_path):
+    model = build_model(preset("seed001"), seed=3)
+    path = save_model(tmp_path / "m.safetensors", model, {"test_accuracy": 0.93})
+    loaded = load_model(path)
+    assert loaded.recipe == preset("seed001")
+    assert loaded.test_accuracy == pytest.approx(0.93)
+    assert loaded.metadata["versions"]["torch"] == torch.__version__
+    x = torch.rand(4, 28, 28)
+    assert torch.equal(loaded.model(x), model.eval()(x))
+    assert "seed001" in loaded.display_name and "93.00%" in loaded.display_name
+
+
+def test_saving_replaces_atomically_and_leaves_no_temp_files(tmp_path):
+    path = tmp_path / "m.safetensors"
+    save_model(path, build_model(preset("linear"), seed=0))
+    save_model(path, build_model(preset("seed002"), seed=0))
+    assert load_model(path).recipe.name == "seed002"
+    assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]
+
+
+def _saved_bytes(recipe_name="seed002"):
+    return model_to_bytes(build_model(preset(recipe_name), seed=0))
+
+
+def _with_header(data: bytes, edit) -> bytes:
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + n])
+    edit(header)
+    new = json.dumps(header).encode()
+    new += b" " * ((8 - len(new) % 8) % 8)
+    return len(new).to_bytes(8, "little") + new + data[8 + n:]
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: b"", "empty"),
+    (lambda: b"\x00\x01", "not a model file"),
+    (lambda: _saved_bytes()[:5000], "truncated|damaged"),
+    (lambda: b"garbage" * 1000, "not a safetensors"),
+    (lambda: _with_header(_saved_bytes(), lambda h: h.pop("__metadata__")), "not an mnist-draw model"),
+    (lambda: _with_header(_saved_bytes(), lambda h: h["__metadata__"].update(mnist_draw="{broken")), "damaged"),
+    # metadata that lies: says 512 hidden units, the weights have 256
+    (lambda: _with_header(_saved_bytes(), lambda h: h["__metadata__"].update(
+        mnist_draw=json.dumps({"format": "mnist-draw-model", "recipe": {**preset("seed002").to_dict(), "hidden": [512]}}))),
+     "shape"),
+    (lambda: _with_header(_saved_bytes(), lambda h: h["__metadata__"].update(
+        mnist_draw=json.dumps({"format": "mnist-draw-model", "recipe": {**preset("seed002").to_dict(), "hidden": [256, 64]}}))),
+     "missing"),
+])
+def test_bad_model_files_are_refused_with_one_line(tmp_path, make, message):
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(make())
+    with pytest.raises(ModelFileError, match=message) as info:
+        load_model(path)
+    assert "\n" not in str(info.value) and str(path) in str(info.value)
+
+
+def test_a_pickle_that_runs_code_is_never_executed(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    path = tmp_path / "evil.pt"
+    path.write_bytes(pickle.dumps({"state_dict": Evil()}))
+    torch.save({"x": Evil()}, tmp_path / "evil2.pt")
+    for p in (path, tmp_path / "evil2.pt"):
+        with pytest.raises(ModelFileError):
+            load_model(p)
+    assert not marker.exists()
+
+
+def test_non_finite_weights_are_refused(tmp_path):
+    model = build_model(preset("seed002"), seed=0)
+    with torch.no_grad():
+        model.layers[0].weight[0, 0] = float("nan")
+    save_model(tmp_path / "nan.safetensors", model)
+    with pytest.raises(ModelFileError, match="NaN"):
+        load_model(tmp_path / "nan.safetensors")
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(ModelFileError, match="no such model file"):
+        load_model(tmp_path / "nope.safetensors")
+    with pytest.raises(ModelFileError, match="folder"):
+        load_model(tmp_path)

@@ -1,0 +1,124 @@
+"""Preprocessing brings any picture of a digit into MNIST's form (28x28, 20x20 box, centre of mass)."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+from scipy import ndimage
+
+from mnist_draw.model import predict
+from mnist_draw.preprocess import ImageError, ink_map, load_image, to_mnist
+
+
+def test_mnist_test_digits_pass_through_almost_unchanged(mnist, small_model):
+    images = mnist.test_x[:3000].numpy()
+    labels = mnist.test_y[:3000]
+    processed = np.stack([to_mnist(img) for img in images])
+    raw = images.astype(np.float32) / 255.0
+    assert np.abs(processed - raw).mean() < 0.002
+    model = small_model.model.cpu()
+    acc_raw = np.mean([p.label for p in predict(model, raw)] == labels.numpy())
+    acc_processed = np.mean([p.label for p in predict(model, processed)] == labels.numpy())
+    assert acc_raw > 0.9
+    assert abs(acc_raw - acc_processed) <= 0.003
+
+
+def test_output_follows_the_mnist_recipe(mnist):
+    big = np.kron(mnist.test_x[7].numpy(), np.ones((9, 9), np.uint8))  # a 252x252 version of an MNIST digit
+    out = to_mnist(np.pad(big, ((40, 120), (200, 10))))
+    assert out.shape == (28, 28) and out.dtype == np.float32
+    assert 0.0 <= out.min() and out.max() == pytest.approx(1.0)
+    rows, cols = np.flatnonzero(out.any(1)), np.flatnonzero(out.any(0))
+    assert max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1) == 20  # longest side fits the 20x20 box
+    cy, cx = ndimage.center_of_mass(out)
+    assert abs(cy - 14) <= 0.5 and abs(cx - 14) <= 0.5
+
+
+def _draw_seven(canvas_size, box, width, dark_on_light=True):
+    """A '7' with a bar drawn with Pillow in the given box (left, top, right, bottom)."""
+    bg, fg = (255, 0) if dark_on_light else (0, 255)
+    im = Image.new("L", (canvas_size, canvas_size), bg)
+    d = ImageDraw.Draw(im)
+    l, t, r, b = box
+    d.line([(l, t), (r, t), ((l + r) / 2, b)], fill=fg, width=width, joint="curve")
+    d.line([(l + (r - l) * 0.35, (t + b) / 2), (l + (r - l) * 0.85, (t + b) / 2)], fill=fg, width=width)
+    return np.asarray(im)
+
+
+def test_same_digit_at_different_sizes_and_places_gives_nearly_the_same_image():
+    reference = to_mnist(_draw_seven(280, (60, 40, 220, 240), 18))
+    for size, box, width in [
+        (280, (10, 10, 90, 110), 9),  # small, top-left corner
+        (280, (150, 120, 270, 270), 14),  # bottom-right
+        (560, (100, 60, 460, 520), 36),  # twice the resolution
+        (100, (20, 15, 80, 85), 7),
+    ]:
+        out = to_mnist(_draw_seven(size, box, width))
+        assert np.abs(out - reference).mean() < 0.06, (size, box)
+
+
+def test_polarity_and_transparency_are_detected():
+    dark_on_light = _draw_seven(200, (40, 30, 160, 170), 12, dark_on_light=True)
+    light_on_dark = _draw_seven(200, (40, 30, 160, 170), 12, dark_on_light=False)
+    rgba = np.zeros((200, 200, 4), np.uint8)
+    rgba[..., 3] = 255 - dark_on_light  # black ink on a transparent background
+    a, b, c = to_mnist(dark_on_light), to_mnist(light_on_dark), to_mnist(rgba)
+    assert np.abs(a - b).max() < 1e-5
+    assert np.abs(a - c).max() < 1e-5
+    rgb = np.stack([dark_on_light] * 3, axis=-1)
+    assert np.abs(to_mnist(rgb) - a).max() < 1e-5
+
+
+def test_off_white_paper_is_not_ink():
+    page = _draw_seven(200, (40, 30, 160, 170), 12).astype(np.float32) * 0.85 + 20  # grey-ish paper
+    assert to_mnist(page.astype(np.uint8)) is not None
+    assert ink_map(np.full((50, 50), 200, np.uint8)).max() == 0
+
+
+@pytest.mark.parametrize("blank", [np.zeros((280, 280), np.uint8), np.full((280, 280), 255, np.uint8),
+                                   np.zeros((280, 280, 4), np.uint8), np.zeros((1, 1), np.uint8)])
+def test_no_ink_gives_none(blank):
+    assert to_mnist(blank) is None
+
+
+def test_a_single_dot_and_a_thin_one_do_not_blow_up():
+    dot = np.zeros((280, 280), np.uint8)
+    dot[140, 140] = 255
+    out = to_mnist(dot)
+    assert out is not None and np.isfinite(out).all() and out.max() == pytest.approx(1.0)
+    one = np.zeros((280, 280), np.uint8)
+    one[30:250, 139] = 255  # a one-pixel-wide vertical stroke: 220x1
+    out = to_mnist(one)
+    assert out.shape == (28, 28) and np.isfinite(out).all()
+    cols = np.flatnonzero(out.any(0))
+    assert len(cols) <= 2 and abs(ndimage.center_of_mass(out)[1] - 14) <= 1
+
+
+def test_sixteen_bit_and_float_inputs():
+    seven = _draw_seven(200, (40, 30, 160, 170), 12)
+    reference = to_mnist(seven)
+    assert np.abs(to_mnist(seven.astype(np.uint16) * 257) - reference).max() < 1e-4
+    assert np.abs(to_mnist(seven.astype(np.float32) / 255) - reference).max() < 1e-4
+
+
+def test_load_image_reads_files_and_refuses_bad_ones(tmp_path):
+    seven = _draw_seven(200, (40, 30, 160, 170), 12)
+    Image.fromarray(seven).save(tmp_path / "seven.png")
+    Image.fromarray(seven.astype(np.uint16) * 257).save(tmp_path / "seven16.png")
+    assert np.abs(to_mnist(load_image(tmp_path / "seven.png")) - to_mnist(seven)).max() < 1e-5
+    assert np.abs(to_mnist(load_image(tmp_path / "seven16.png")) - to_mnist(seven)).max() < 1e-3
+    (tmp_path / "text.png").write_text("not an image")
+    with pytest.raises(ImageError, match="not an image"):
+        load_image(tmp_path / "text.png")
+    with pytest.raises(ImageError, match="no such file"):
+        load_image(tmp_path / "missing.png")
+    with pytest.raises(ImageError, match="too large"):
+        Image.new("1", (20000, 20000)).save(tmp_path / "huge.png")
+        load_image(tmp_path / "huge.png")
+
+
+def test_arrays_of_the_wrong_shape_are_refused():
+    with pytest.raises(ImageError):
+        to_mnist(np.zeros((4, 4, 4, 4)))
+    with pytest.raises(ImageError):
+        to_mnist(np.zeros((0, 10)))
