@@ -1,0 +1,126 @@
+"""The command lines, as other tools use them: exact output forms, exit statuses, one-line errors."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import run_cli
+
+
+def _assert_one_line_error(proc):
+    lines = proc.stderr.strip().splitlines()
+    assert "Traceback" not in proc.stderr
+    assert lines and "error" in lines[-1]
+
+
+def test_mnist_train_json_prints_one_object_per_epoch_and_saves(tmp_path):
+    out = tmp_path / "m.safetensors"
+    proc = run_cli("-m", "trainer.cli", "--preset", "seed002", "--epochs", "2", "--train-limit", "3000",
+                   "--seed", "0", "--no-download", "--json", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 2
+    for i, line in enumerate(lines, 1):
+        record = json.loads(line)
+        assert set(record) == {"epoch", "train_loss", "test_accuracy", "seconds"}
+        assert record["epoch"] == i and 0.5 < record["test_accuracy"] <= 1
+    assert out.is_file()
+    proc = run_cli("-m", "trainer.cli", "--evaluate", str(out), "--no-download")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"test_accuracy {json.loads(lines[-1])['test_accuracy']:.4f}"
+
+
+def test_mnist_train_overrides_make_the_recipe(tmp_path):
+    out = tmp_path / "m.safetensors"
+    proc = run_cli("-m", "trainer.cli", "--preset", "seed002", "--epochs", "1", "--train-limit", "1000",
+                   "--hidden", "32,16", "--activation", "sigmoid", "--optimizer", "adam", "--lr", "0.01",
+                   "--batch-size", "100", "--loss", "mse", "--no-download", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "epoch 1/1" in proc.stdout
+    from mnist_draw.model import load_model
+
+    r = load_model(out).recipe
+    assert (r.hidden, r.activation, r.optimizer, r.lr, r.batch_size, r.loss) == ((32, 16), "sigmoid", "adam", 0.01, 100, "mse")
+
+
+def test_mnist_train_evaluates_the_shipped_model_by_default():
+    proc = run_cli("-m", "trainer.cli", "--evaluate", "--no-download")
+    assert proc.returncode == 0, proc.stderr
+    name, value = proc.stdout.split()
+    assert name == "test_accuracy" and float(value) >= 0.985
+
+
+@pytest.mark.parametrize("args, code", [
+    (["--lr", "-1"], 2), (["--optimizer", "lbfgs"], 2), (["--hidden", "a,b"], 2), (["--device", "tpu"], 2),
+])
+def test_mnist_train_bad_arguments(args, code):
+    proc = run_cli("-m", "trainer.cli", "--no-download", *args)
+    assert proc.returncode == code
+    _assert_one_line_error(proc)
+
+
+def test_mnist_train_without_data_names_both_ways(tmp_path):
+    proc = run_cli("-m", "trainer.cli", "--data", str(tmp_path), "--no-download", "--epochs", "1")
+    assert proc.returncode == 2
+    _assert_one_line_error(proc)
+    assert "--data" in proc.stderr and "MNIST_DRAW_DATA" in proc.stderr
+
+
+def test_mnist_train_diverging_loss_is_a_clear_failure(tmp_path):
+    proc = run_cli("-m", "trainer.cli", "--preset", "seed001", "--lr", "1000000", "--momentum", "0",
+                   "--train-limit", "5000", "--no-download", "--out", str(tmp_path / "m.safetensors"))
+    assert proc.returncode == 1
+    assert "learning rate too high" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "m.safetensors").exists()
+
+
+@pytest.fixture
+def digit_files(tmp_path, mnist):
+    paths = {}
+    for index in (0, 1, 2):  # MNIST test digits 7, 2, 1, saved as black ink on white paper
+        label = int(mnist.test_y[index])
+        img = 255 - np.kron(mnist.test_x[index].numpy(), np.ones((6, 6), np.uint8))
+        paths[label] = tmp_path / f"digit{label}.png"
+        Image.fromarray(img).save(paths[label])
+    blank = tmp_path / "blank.png"
+    Image.new("L", (100, 100), 255).save(blank)
+    bad = tmp_path / "bad.png"
+    bad.write_text("hello")
+    return paths, blank, bad
+
+
+def test_classify_json(digit_files, small_model_file):
+    paths, blank, bad = digit_files
+    files = [str(p) for p in paths.values()]
+    proc = run_cli("-m", "mnist_draw.cli", "classify", "--model", str(small_model_file), "--json", *files,
+                   str(blank), str(bad))
+    assert proc.returncode == 1  # one bad file; the others are still classified
+    records = [json.loads(line) for line in proc.stdout.strip().splitlines()]
+    assert [r["file"] for r in records] == files + [str(blank)]
+    for (label, _), record in zip(paths.items(), records):
+        assert record["label"] == label
+        assert len(record["probabilities"]) == 10 and abs(sum(record["probabilities"]) - 1) < 1e-4
+        assert record["confidence"] == max(record["probabilities"])
+    assert records[-1]["label"] is None
+    assert proc.stderr.count("\n") == 1 and str(bad) in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_classify_plain_output_with_the_shipped_model(digit_files):
+    paths, blank, _ = digit_files
+    proc = run_cli("-m", "mnist_draw.cli", "classify", str(paths[7]), str(blank))
+    assert proc.returncode == 0, proc.stderr
+    first, second = proc.stdout.strip().splitlines()
+    assert first.startswith(f"{paths[7]}: 7 (")
+    assert "no ink" in second
+
+
+def test_classify_with_an_unusable_model_exits_2(digit_files, tmp_path):
+    paths, _, _ = digit_files
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"\x00" * 100)
+    proc = run_cli("-m", "mnist_draw.cli", "classify", "--model", str(broken), str(paths[7]))
+    assert proc.returncode == 2 and proc.stdout == ""
+    _assert_one_line_error(proc)
+    assert str(broken) in proc.stderr
