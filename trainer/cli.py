@@ -50,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-download", action="store_true", help="never download MNIST")
     p.add_argument("--out", metavar="PATH", help="where to save the model (default: the user's models folder)")
     p.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout, nothing else")
+    p.add_argument("--samples", metavar="DIR", nargs="?", const="",
+                   help="fine-tune on personal samples in DIR (ImageFolder layout: DIR/<digit>/*.png; default: "
+                        "the user's samples) mixed with replayed MNIST, starting from --init")
+    p.add_argument("--init", metavar="MODEL", help="with --samples: the model to start from (default: the shipped model)")
     p.add_argument("--evaluate", nargs="?", const="", metavar="MODEL",
                    help="print the test accuracy of MODEL (default: the shipped model) and exit")
     return p
@@ -121,6 +125,23 @@ def _run(args: argparse.Namespace) -> int:
         print(f"test_accuracy {evaluate(loaded.model, data.test_x, data.test_y):.4f}")
         return EXIT_OK
 
+    base = None
+    if args.samples is not None:
+        from mnist_draw.samples import load_samples
+
+        try:
+            base = load_model(args.init or default_model_path(), device=device)
+        except ModelFileError as exc:
+            _say(f"mnist-train: error: {exc}")
+            return EXIT_USAGE
+        samples_x, samples_y, problems = load_samples(args.samples or None)
+        for problem in problems:
+            _say(f"mnist-train: skipped {problem}")
+        if len(samples_y) == 0:
+            _say(f"mnist-train: error: no personal samples found in {args.samples or 'the user samples folder'} "
+                 f"(expected DIR/<digit>/<name>.png)")
+            return EXIT_USAGE
+        recipe = base.recipe
     out = Path(args.out) if args.out else models_dir() / (
         f"{recipe.name}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}.safetensors")
     if out.exists() and out.is_dir():
@@ -139,10 +160,22 @@ def _run(args: argparse.Namespace) -> int:
         cancel.set()
 
     previous = signal.signal(signal.SIGTERM, on_signal)
-    run = TrainingRun(recipe, data, device=device, seed=args.seed, cancel=cancel, train_limit=args.train_limit,
-                      threads=default_threads(leave_for_gui=False))
-    if not args.json:
-        _say(f"training {recipe.name}: {recipe.describe()} on {device}")
+    threads = default_threads(leave_for_gui=False)
+    before = None
+    if base is not None:
+        from trainer.personal import personal_run
+
+        before = evaluate(base.model, data.test_x, data.test_y)
+        run = personal_run(base.model, samples_x, samples_y, data, epochs=args.epochs or 3, device=device,
+                           seed=args.seed, cancel=cancel, threads=threads)
+        if not args.json:
+            _say(f"fine-tuning {base.display_name} on {len(samples_y)} personal samples mixed with MNIST; "
+                 f"MNIST test accuracy before: {before:.2%}")
+    else:
+        run = TrainingRun(recipe, data, device=device, seed=args.seed, cancel=cancel, train_limit=args.train_limit,
+                          threads=threads)
+        if not args.json:
+            _say(f"training {recipe.name}: {recipe.describe()} on {device}")
     bar = _progress_bar(run.planned_steps(), enabled=sys.stderr.isatty())
     try:
         for event in run:
@@ -168,11 +201,16 @@ def _run(args: argparse.Namespace) -> int:
     if result is None or result.cancelled:
         _say("mnist-train: stopped before the end; nothing was saved")
         return EXIT_INTERRUPTED
+    meta = result_metadata(result)
+    if before is not None:
+        meta.update(test_accuracy_before=before, personal_samples=len(samples_y))
     try:
-        save_model(out, result.model, result_metadata(result))
+        save_model(out, result.model, meta)
     except OSError as exc:
         _say(f"mnist-train: error: could not save the model to {out} ({exc.strerror or exc}); nothing was written")
         return EXIT_FAILED
+    if before is not None:
+        _say(f"MNIST test accuracy before {before:.2%}, after {result.test_accuracy:.2%}")
     _say(f"saved {out} (test accuracy {result.test_accuracy:.2%})")
     return EXIT_OK
 

@@ -1,0 +1,55 @@
+"""Fine-tuning on the user's own samples without forgetting MNIST.
+
+A few dozen drawings are nothing next to 60,000 MNIST digits, and training on them alone would make
+the network forget the rest ("catastrophic forgetting"). So the run mixes them with *replayed* MNIST:
+each epoch shows a slice of MNIST plus every personal sample repeated often enough that they make up
+about a fifth of what the network sees. A small learning rate and a few epochs nudge the existing
+weights instead of starting over; MNIST test accuracy is measured before and after, so the cost is
+visible.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from mnist_draw.model import MLP, Recipe
+from trainer.data import Mnist
+from trainer.loop import TrainingRun, evaluate
+
+REPLAY = 12000  # MNIST training digits per fine-tuning epoch
+SHARE = 0.2  # the personal samples' share of each epoch
+
+
+def finetune_recipe(base: Recipe, epochs: int = 3) -> Recipe:
+    """Same network (so the weights fit), gentler training."""
+    name = base.name if base.name.endswith("-personal") else f"{base.name}-personal"
+    return base.replace(name=name, optimizer="adam", lr=2e-4, momentum=0.0, weight_decay=0.0, epochs=epochs,
+                        schedule="cosine", max_steps=None, sampling="shuffle", batch_size=min(base.batch_size, 128),
+                        augment="light", loss=base.loss, label_smoothing=base.label_smoothing)
+
+
+def repeats_for(n_samples: int, replay: int = REPLAY, share: float = SHARE) -> int:
+    """How many times each sample is shown per epoch so that samples make up ``share`` of it."""
+    if n_samples == 0:
+        return 0
+    return max(1, math.ceil(share * replay / ((1 - share) * n_samples)))
+
+
+def personal_run(model: MLP, samples_x: np.ndarray, samples_y: np.ndarray, data: Mnist, *, epochs: int = 3,
+                 replay: int = REPLAY, **kwargs) -> TrainingRun:
+    """A TrainingRun that fine-tunes ``model``'s weights on the samples mixed with replayed MNIST."""
+    if len(samples_y) == 0:
+        raise ValueError("there are no personal samples to learn from yet")
+    extra = (torch.as_tensor(samples_x, dtype=torch.float32), torch.as_tensor(samples_y, dtype=torch.int64),
+             repeats_for(len(samples_y), replay))
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    return TrainingRun(finetune_recipe(model.recipe, epochs), data, init=state, train_limit=replay, extra=extra,
+                       **kwargs)
+
+
+def accuracy_on(model: MLP, data: Mnist) -> float:
+    device = next(model.parameters()).device
+    return evaluate(model, data.test_x.to(device), data.test_y.to(device))
