@@ -1,0 +1,268 @@
+"""The drawing canvas: a square sheet of paper that remembers every stroke.
+
+As in Qt's painting examples, ink goes into an image (a ``QImage``) right in the mouse handlers, and
+``paintEvent`` only copies that image to the screen, so painting stays cheap however much is drawn.
+
+Every stroke is also kept as a ``QPainterPath`` in *unit* coordinates (the canvas is the square from
+0 to 1 both ways), with its width as a share of the side and whether it was the eraser. From that
+list the image can be painted again at any size: after a resize (the drawing scales with the
+window), on a HiDPI screen (the image has side x devicePixelRatio pixels) and after undo or redo.
+Undo and redo step between snapshots of the drawing; a snapshot is a tuple of strokes, so keeping
+many costs little.
+
+The paper is white and the ink black. A picture that is opened, dropped or pasted becomes the
+drawing's background, first turned into the same black ink on white paper (whatever its colours or
+transparency), so one can draw over it and the classifier reads it like a drawing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QMimeData, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from mnist_draw.preprocess import ImageError, ink_map, load_image
+
+PAPER = 255
+INK = 0
+# MNIST strokes are 2-3 pixels wide in a 20-pixel box: about a twelfth of a digit's height.
+DEFAULT_PEN_WIDTH = 1 / 12
+PEN_WIDTHS = (0.02, 0.2)  # the smallest and largest width offered, as shares of the side
+
+
+@dataclass(frozen=True)
+class Stroke:
+    path: QPainterPath  # unit coordinates
+    width: float  # share of the canvas side
+    eraser: bool
+
+
+@dataclass(frozen=True)
+class Drawing:
+    strokes: tuple[Stroke, ...] = ()
+    background: QImage | None = None  # grey: black ink on white paper
+
+    @property
+    def empty(self) -> bool:
+        return not self.strokes and self.background is None
+
+
+def image_to_array(image: QImage) -> np.ndarray:
+    """A QImage as a numpy copy: 2-D for grey images, height x width x 4 (RGBA) for the rest."""
+    if image.format() != QImage.Format.Format_Grayscale8:
+        image = image.convertToFormat(QImage.Format.Format_RGBA8888)
+    channels = 1 if image.format() == QImage.Format.Format_Grayscale8 else 4
+    w, h = image.width(), image.height()
+    rows = np.frombuffer(image.constBits(), np.uint8, count=h * image.bytesPerLine())
+    a = rows.reshape(h, image.bytesPerLine())[:, : w * channels]
+    return a.copy() if channels == 1 else a.reshape(h, w, 4).copy()
+
+
+def ink_to_paper(ink: np.ndarray) -> QImage:
+    """An ink map (0..1 per pixel) as a grey QImage of black ink on white paper."""
+    grey = np.ascontiguousarray(np.round(PAPER * (1.0 - ink)).astype(np.uint8))
+    h, w = grey.shape
+    return QImage(grey.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
+
+
+class Canvas(QWidget):
+    changed = Signal()  # the picture changed; emitted for every bit of ink while drawing
+    history_changed = Signal()  # what undo, redo and clear can do changed
+    problem = Signal(str)  # a dropped or pasted thing that is not a usable picture
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setMinimumSize(160, 160)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setAcceptDrops(True)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.pen_width = DEFAULT_PEN_WIDTH
+        self.eraser = False
+        self._drawing = Drawing()
+        self._undo: list[Drawing] = []
+        self._redo: list[Drawing] = []
+        self._path: QPainterPath | None = None  # the stroke being drawn
+        self._last = QPointF()
+        self._image = QImage()
+
+    # ------------------------------------------------------------------ what the rest of the app reads
+
+    @property
+    def empty(self) -> bool:
+        return self._drawing.empty
+
+    def snapshot(self) -> QImage | None:
+        """A copy of the picture (safe to hand to another thread), or None when nothing is drawn."""
+        return None if self.empty and self._path is None else self._image.copy()
+
+    def ink_pixels(self) -> int:
+        """How many pixels hold ink (for tests and the self-test: what the user sees)."""
+        return int((image_to_array(self._image) < PAPER // 2).sum()) if not self._image.isNull() else 0
+
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def square(self) -> QRectF:
+        """Where the paper is in the widget: the largest centred square."""
+        side = min(self.width(), self.height())
+        return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+
+    # ------------------------------------------------------------------------------------ editing
+
+    def undo(self) -> None:
+        if self._undo:
+            self._redo.append(self._drawing)
+            self._show(self._undo.pop())
+
+    def redo(self) -> None:
+        if self._redo:
+            self._undo.append(self._drawing)
+            self._show(self._redo.pop())
+
+    def clear(self) -> None:
+        if not self.empty:
+            self._commit(Drawing())
+
+    def open_file(self, path: str | Path) -> None:
+        """Put a picture file on the canvas; raises ImageError with a one-line reason."""
+        self._commit(Drawing(background=ink_to_paper(ink_map(load_image(path)))))
+
+    def put_image(self, image: QImage) -> None:
+        if image.isNull() or image.width() == 0 or image.height() == 0:
+            raise ImageError("the picture is empty")
+        self._commit(Drawing(background=ink_to_paper(ink_map(image_to_array(image)))))
+
+    def put_mime(self, mime: QMimeData) -> bool:
+        """Take a picture from a drop or the clipboard: image data, or an image file's URL."""
+        try:
+            if mime.hasImage():
+                self.put_image(QImage(mime.imageData()))
+                return True
+            files = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+            if files:
+                self.open_file(files[0])
+                return True
+        except ImageError as exc:
+            self.problem.emit(str(exc))
+            return False
+        self.problem.emit("nothing to paste: copy a picture of a digit, or an image file")
+        return False
+
+    def _commit(self, drawing: Drawing) -> None:
+        self._undo.append(self._drawing)
+        self._redo.clear()
+        self._show(drawing)
+
+    def _show(self, drawing: Drawing) -> None:
+        self._drawing = drawing
+        self._render()
+        self.history_changed.emit()
+        self.changed.emit()
+
+    # ------------------------------------------------------------------------------------ painting
+
+    def _pen(self, width: float, eraser: bool) -> QPen:
+        pen = QPen(QColor(PAPER, PAPER, PAPER) if eraser else QColor(INK, INK, INK))
+        pen.setWidthF(width)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        return pen
+
+    def _painter(self) -> QPainter:
+        """A painter on the image that draws in unit coordinates."""
+        painter = QPainter(self._image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        side = self.square().width()
+        painter.scale(side, side)
+        return painter
+
+    def _render(self) -> None:
+        """Paint the whole drawing again, at the widget's current size and pixel ratio."""
+        ratio = self.devicePixelRatioF()
+        pixels = max(1, round(self.square().width() * ratio))
+        self._image = QImage(pixels, pixels, QImage.Format.Format_Grayscale8)
+        self._image.setDevicePixelRatio(ratio)
+        self._image.fill(PAPER)
+        painter = self._painter()
+        background = self._drawing.background
+        if background is not None:
+            scale = 1 / max(background.width(), background.height())
+            w, h = background.width() * scale, background.height() * scale
+            painter.drawImage(QRectF((1 - w) / 2, (1 - h) / 2, w, h), background)
+        for stroke in self._drawing.strokes:
+            painter.setPen(self._pen(stroke.width, stroke.eraser))
+            painter.drawPath(stroke.path)
+        painter.end()
+        self.update()
+
+    def _unit(self, pos: QPointF) -> QPointF:
+        square = self.square()
+        return (pos - square.topLeft()) / square.width()
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return super().mousePressEvent(event)
+        self._last = self._unit(event.position())
+        self._path = QPainterPath(self._last)
+        self._add_segment(self._last + QPointF(1e-4, 0))  # a click leaves a dot
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._path is None or not event.buttons() & Qt.MouseButton.LeftButton:
+            return super().mouseMoveEvent(event)
+        self._add_segment(self._unit(event.position()))
+
+    def mouseReleaseEvent(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton or self._path is None:
+            return super().mouseReleaseEvent(event)
+        self._add_segment(self._unit(event.position()))
+        stroke = Stroke(self._path, self.pen_width, self.eraser)
+        self._path = None
+        self._commit(Drawing(self._drawing.strokes + (stroke,), self._drawing.background))
+
+    def _add_segment(self, point: QPointF) -> None:
+        self._path.lineTo(point)
+        painter = self._painter()
+        painter.setPen(self._pen(self.pen_width, self.eraser))
+        painter.drawLine(self._last, point)
+        painter.end()
+        self._last = point
+        self.update()
+        self.changed.emit()
+
+    def resizeEvent(self, event) -> None:
+        self._render()
+
+    def paintEvent(self, event) -> None:
+        if self._image.devicePixelRatio() != self.devicePixelRatioF():  # moved to another screen
+            self._render()
+        painter = QPainter(self)
+        square = self.square()
+        painter.drawImage(square.topLeft(), self._image)
+        painter.setPen(QPen(self.palette().mid().color(), 1))
+        painter.drawRect(square.adjusted(0, 0, -1, -1))
+        if self.empty and self._path is None:
+            font = QFont(self.font())
+            font.setPixelSize(max(12, round(square.width() / 14)))
+            painter.setFont(font)
+            painter.setPen(QColor(150, 150, 150))
+            painter.drawText(square, Qt.AlignmentFlag.AlignCenter, "Draw a digit")
+        painter.end()
+
+    # ---------------------------------------------------------------------------- drag and drop
+
+    def dragEnterEvent(self, event) -> None:
+        mime = event.mimeData()
+        if mime.hasImage() or any(u.isLocalFile() for u in mime.urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        if self.put_mime(event.mimeData()):
+            event.acceptProposedAction()

@@ -1,0 +1,180 @@
+"""Live classification: the drawing goes to a worker thread, the guess comes back.
+
+The GUI thread never runs the network. When the canvas changes, the window hands the worker a copy
+of the canvas image, at most once per screen frame. If the worker is still busy with an older
+picture, the new one simply replaces the one waiting, so the worker always reads the latest drawing
+and never falls behind, however fast the user draws. The worker shrinks the picture, brings it into
+MNIST's form (:func:`mnist_draw.preprocess.to_mnist`) and runs the network on the CPU.
+
+The network in the worker is its own copy, built from weights copied to the CPU (a ``state_dict``)
+and the recipe: never the model being trained, which lives in the trainer's thread and may be on the
+GPU. A new model (a file to load, weights from a training run) reaches the worker the same way as a
+picture, and the current picture is read again with it.
+
+PyTorch is first imported by the worker, in its own thread, so the window is up before that slow
+import; ``ready`` says when it is done.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
+from PySide6.QtGui import QImage
+
+from mnist_draw.gui.canvas import image_to_array
+
+WORK_SIDE = 256  # the canvas is shrunk to this before preprocessing: plenty for a 20x20 digit
+
+
+@dataclass(frozen=True)
+class LiveModel:
+    """A model as plain data that may cross threads: recipe, CPU weights and what is known about it."""
+
+    recipe: Any  # mnist_draw.model.Recipe
+    state: dict  # name -> CPU tensor
+    name: str
+    accuracy: float | None = None  # on the MNIST test set
+    metadata: dict = field(default_factory=dict)
+    path: str | None = None
+
+    @property
+    def title(self) -> str:
+        return f"{self.name} ({self.accuracy:.2%})" if self.accuracy is not None else f"{self.name} (not scored)"
+
+
+@dataclass(frozen=True)
+class Guess:
+    pixels: np.ndarray | None  # the 28x28 the network sees; None when there is no ink
+    label: int | None = None  # None: no ink, or no model yet
+    confidence: float = 0.0
+    probabilities: tuple[float, ...] = ()
+    model: LiveModel | None = None
+
+
+def live_model_from_file(path: str) -> LiveModel:
+    """Load a model file as a LiveModel; raises ModelFileError with a one-line reason."""
+    from mnist_draw.model import copy_state, load_model
+
+    loaded = load_model(path)
+    name = loaded.metadata.get("name") or loaded.recipe.name
+    return LiveModel(loaded.recipe, copy_state(loaded.model), str(name), loaded.test_accuracy,
+                     loaded.metadata, str(path))
+
+
+class ClassifierWorker(QObject):
+    """Lives in the classifier thread. The GUI posts work with :meth:`post`; ``work`` does it."""
+
+    ready = Signal()
+    guessed = Signal(object)  # Guess
+    model_changed = Signal(object)  # LiveModel
+    problem = Signal(str)
+
+    def __init__(self):
+        super().__init__()
+        self._lock = threading.Lock()
+        self._pending: dict[str, Any] = {}
+        self._scheduled = False
+        self._net = None
+        self._live: LiveModel | None = None
+        self._pixels: np.ndarray | None = None
+
+    def post(self, key: str, value: Any) -> bool:
+        """Called from the GUI thread: replace what waits under ``key``; True if a wake-up is needed."""
+        with self._lock:
+            self._pending[key] = value
+            wake, self._scheduled = not self._scheduled, True
+        return wake
+
+    @Slot()
+    def start(self) -> None:
+        import mnist_draw.model  # noqa: F401  (PyTorch: the slow import, done here, off the GUI thread)
+
+        self.ready.emit()
+
+    @Slot()
+    def work(self) -> None:
+        with self._lock:
+            jobs, self._pending, self._scheduled = self._pending, {}, False
+        if "model" in jobs:
+            self._use(jobs["model"])
+        if "image" in jobs:
+            self._pixels = self._preprocess(jobs["image"])
+        if self._net is not None or "image" in jobs:
+            self.guessed.emit(self._guess())
+
+    def _use(self, model: LiveModel | str) -> None:
+        from mnist_draw.model import ModelFileError, model_from_state
+
+        try:
+            live = live_model_from_file(model) if isinstance(model, str) else model
+            self._net = model_from_state(live.recipe, live.state)
+        except ModelFileError as exc:
+            self.problem.emit(f"model not loaded: {exc}")
+            return
+        self._live = live
+        self.model_changed.emit(live)
+
+    @staticmethod
+    def _preprocess(image: QImage | None) -> np.ndarray | None:
+        from mnist_draw.preprocess import to_mnist
+
+        if image is None:
+            return None
+        small = image.scaled(WORK_SIDE, WORK_SIDE, Qt.AspectRatioMode.KeepAspectRatio,
+                             Qt.TransformationMode.SmoothTransformation)
+        return to_mnist(image_to_array(small))
+
+    def _guess(self) -> Guess:
+        if self._pixels is None or self._net is None:
+            return Guess(self._pixels, model=self._live)
+        from mnist_draw.model import predict
+
+        p = predict(self._net, self._pixels)[0]
+        return Guess(self._pixels, p.label, p.confidence, p.probabilities, self._live)
+
+
+class LiveClassifier(QObject):
+    """The GUI's handle on the classifier thread: hand it pictures and models, get guesses back."""
+
+    ready = Signal()
+    guessed = Signal(object)  # Guess
+    model_changed = Signal(object)  # LiveModel
+    problem = Signal(str)
+    _wake = Signal()
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._thread = QThread()
+        self._thread.setObjectName("classifier")
+        self._worker = ClassifierWorker()
+        self._worker.moveToThread(self._thread)
+        self._thread.started.connect(self._worker.start)
+        self._wake.connect(self._worker.work)
+        self._worker.ready.connect(self.ready)
+        self._worker.guessed.connect(self.guessed)
+        self._worker.model_changed.connect(self.model_changed)
+        self._worker.problem.connect(self.problem)
+        self._thread.start()
+
+    def classify(self, image: QImage | None) -> None:
+        """Read this picture (a copy the GUI will not touch again); None means the canvas is empty."""
+        self._post("image", image)
+
+    def use_model(self, model: LiveModel) -> None:
+        self._post("model", model)
+
+    def load_file(self, path: str) -> None:
+        """Load a model file in the worker; ``model_changed`` or ``problem`` tells how it went."""
+        self._post("model", str(path))
+
+    def _post(self, key: str, value: Any) -> None:
+        if self._worker.post(key, value):
+            self._wake.emit()
+
+    def shutdown(self) -> None:
+        self._thread.quit()
+        self._thread.wait()

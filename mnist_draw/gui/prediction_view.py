@@ -1,0 +1,151 @@
+"""What the network makes of the drawing: the digit, how sure it is, and what it actually saw.
+
+Three parts, top to bottom: the guessed digit in large type with its confidence (or "not sure" and
+the two most likely digits, when the top probability is low: a guess that hides its doubt teaches
+the wrong thing); one bar per digit 0-9 with its probability; and the 28x28 picture the network
+really gets after preprocessing, enlarged so that every pixel shows. Under them, which model is live.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from mnist_draw.gui.classifier import Guess, LiveModel
+
+NOT_SURE_BELOW = 0.6
+NO_MODEL = "No model yet — train one"
+ACCENT = QColor(40, 110, 200)
+
+
+class ProbabilityBars(QWidget):
+    """Ten horizontal bars, one per digit, the most likely one highlighted."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.probabilities: tuple[float, ...] = ()
+        self.setMinimumSize(180, 200)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+
+    def set_probabilities(self, probabilities: tuple[float, ...]) -> None:
+        self.probabilities = probabilities
+        self.update()
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        row = self.height() / 10
+        label_w, value_w = row * 1.2, painter.fontMetrics().horizontalAdvance("100%") + 8
+        bar_w = max(10.0, self.width() - label_w - value_w)
+        top = int(np.argmax(self.probabilities)) if self.probabilities else -1
+        text = self.palette().text().color()
+        for digit in range(10):
+            y = digit * row
+            p = self.probabilities[digit] if self.probabilities else 0.0
+            painter.setPen(text)
+            painter.drawText(QRectF(0, y, label_w, row), Qt.AlignmentFlag.AlignCenter, str(digit))
+            painter.fillRect(QRectF(label_w, y + row * 0.2, bar_w, row * 0.6), QColor(0, 0, 0, 20))
+            colour = ACCENT if digit == top else QColor(150, 160, 175)
+            painter.fillRect(QRectF(label_w, y + row * 0.2, bar_w * p, row * 0.6), colour)
+            if self.probabilities:
+                painter.drawText(QRectF(label_w + bar_w + 4, y, value_w, row),
+                                 Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, f"{p:.0%}")
+        painter.end()
+
+
+class MnistView(QWidget):
+    """The 28x28 picture the network sees, white on black as MNIST, each pixel a visible square."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.pixels: np.ndarray | None = None
+        self.setMinimumSize(112, 112)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setToolTip("The 28×28 picture the network sees: the drawing cropped, scaled and centred as MNIST")
+
+    def set_pixels(self, pixels: np.ndarray | None) -> None:
+        self.pixels = pixels
+        self.update()
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        side = min(self.width(), self.height())
+        side -= side % 28
+        area = QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+        painter.fillRect(area, Qt.GlobalColor.black)
+        if self.pixels is not None:
+            grey = np.ascontiguousarray(np.round(self.pixels * 255).astype(np.uint8))
+            image = QImage(grey.data, 28, 28, 28, QImage.Format.Format_Grayscale8)
+            painter.drawImage(area, image)  # no smoothing: every pixel stays a square
+        cell = side / 28
+        painter.setPen(QPen(QColor(70, 70, 70), 0))
+        for i in range(1, 28):
+            painter.drawLine(area.left() + i * cell, area.top(), area.left() + i * cell, area.bottom())
+            painter.drawLine(area.left(), area.top() + i * cell, area.right(), area.top() + i * cell)
+        painter.end()
+
+
+class PredictionView(QWidget):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.digit = QLabel("")
+        font = QFont(self.font())
+        font.setPixelSize(96)
+        font.setBold(True)
+        self.digit.setFont(font)
+        self.digit.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.digit.setMinimumHeight(110)
+        self.verdict = QLabel("Draw a digit")
+        verdict_font = QFont(self.font())
+        verdict_font.setPointSizeF(self.font().pointSizeF() * 1.3)
+        self.verdict.setFont(verdict_font)
+        self.verdict.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.bars = ProbabilityBars()
+        self.mnist = MnistView()
+        seen = QLabel("What the network sees (28×28)")
+        seen.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.model_label = QLabel(NO_MODEL)
+        self.model_label.setWordWrap(True)
+        self.model_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.digit)
+        layout.addWidget(self.verdict)
+        layout.addSpacing(8)
+        layout.addWidget(self.bars, 3)
+        layout.addSpacing(8)
+        layout.addWidget(seen)
+        layout.addWidget(self.mnist, 2)
+        layout.addWidget(self.model_label)
+
+    def set_model(self, model: LiveModel | None) -> None:
+        if model is None:
+            self.model_label.setText(NO_MODEL)
+            self.model_label.setToolTip("")
+        else:
+            self.model_label.setText(f"Model: {model.title}")
+            self.model_label.setToolTip(model.recipe.describe())
+
+    def show_guess(self, guess: Guess) -> None:
+        self.mnist.set_pixels(guess.pixels)
+        self.bars.set_probabilities(guess.probabilities)
+        grey = "color: palette(mid);"
+        if guess.pixels is None:
+            self.digit.setText("")
+            self.verdict.setText("Draw a digit")
+        elif guess.label is None:
+            self.digit.setText("?")
+            self.digit.setStyleSheet(grey)
+            self.verdict.setText(NO_MODEL)
+        elif guess.confidence < NOT_SURE_BELOW:
+            first, second = np.argsort(guess.probabilities)[::-1][:2]
+            self.digit.setText(f"{guess.label}?")
+            self.digit.setStyleSheet(grey)
+            self.verdict.setText(f"not sure: {first} ({guess.probabilities[first]:.0%}) "
+                                 f"or {second} ({guess.probabilities[second]:.0%})")
+        else:
+            self.digit.setText(str(guess.label))
+            self.digit.setStyleSheet("")
+            self.verdict.setText(f"{guess.confidence:.0%} sure")

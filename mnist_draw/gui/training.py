@@ -1,0 +1,233 @@
+"""Training in the background: one worker object in its own thread, talking through signals only.
+
+The wiring is superqt's ``new_worker_qthread``, done by hand: a ``TrainingWorker`` (a QObject) is
+moved to a fresh ``QThread``; the thread's ``started`` runs the worker's ``run``, which iterates a
+:class:`trainer.loop.TrainingRun` and emits signals carrying plain data (numbers, tuples, weights
+copied to the CPU). Qt queues them to the GUI thread, so the window never waits on training.
+
+While ``run`` loops, the worker thread's event loop is not running, so a queued "please stop" slot
+would never be called. Stop and Pause are therefore ``threading.Event`` objects that the GUI thread
+sets directly and the loop checks between batches: Stop ends the run before the next batch; Pause
+makes the loop wait until Resume (or Stop) is pressed. Closing the window sets Stop, asks the thread
+to quit and waits for it, so no thread is ever destroyed while running.
+
+Batch losses are not sent one signal per batch: they are gathered and sent every 40 ms or so, with
+the progress. After each epoch, and at most every second in between, a copy of the weights is sent
+too, so the live classifier can show the model learning.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from mnist_draw.gui.classifier import LiveModel
+
+REPORT_EVERY = 0.04  # seconds between progress signals
+WEIGHTS_EVERY = 1.0  # seconds between weight hand-offs within an epoch
+
+
+@dataclass(frozen=True)
+class TrainingJob:
+    recipe: Any  # mnist_draw.model.Recipe
+    data: str | None = None  # folder holding MNIST; None: MNIST_DRAW_DATA, then the user cache
+    device: str = "auto"
+    train_limit: int | None = None  # train on the first N digits only
+    download: bool = False  # fetch MNIST first if it is missing
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    epoch: int
+    epochs: int
+    batch: int
+    batches: int
+    step: int
+    steps: int
+    seconds_left: float | None
+    losses: tuple[tuple[int, float], ...]  # (step, loss) for the batches since the last report
+
+
+@dataclass(frozen=True)
+class Outcome:
+    model: LiveModel | None  # None when stopped before the first batch
+    cancelled: bool
+    epochs: int
+    accuracy: float | None
+    seconds: float
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+class TrainingWorker(QObject):
+    log = Signal(str)
+    data_missing = Signal(str)
+    progress = Signal(object)  # Progress
+    epoch_done = Signal(object)  # trainer.loop.EpochEvent
+    weights = Signal(object)  # LiveModel
+    paused = Signal(int)  # the step it paused after
+    failed = Signal(str)
+    finished = Signal(object)  # Outcome, or None after a failure
+
+    def __init__(self, job: TrainingJob):
+        super().__init__()
+        self.job = job
+        self.stop = threading.Event()
+        self.running = threading.Event()  # cleared while paused
+        self.running.set()
+
+    @Slot()
+    def run(self) -> None:
+        from trainer.data import DataError
+        from trainer.loop import TrainingDiverged
+
+        outcome = None
+        try:
+            outcome = self._train()
+        except DataError as exc:
+            self.data_missing.emit(one_line(exc))
+            self.failed.emit(one_line(exc))
+        except TrainingDiverged as exc:
+            self.failed.emit(one_line(exc))
+        except (ValueError, RuntimeError, MemoryError) as exc:  # bad settings, out of (GPU) memory
+            self.failed.emit(f"training failed: {one_line(exc)}")
+        finally:
+            self.finished.emit(outcome)
+
+    def _train(self) -> Outcome:
+        from mnist_draw.model import copy_state
+        from trainer.data import load_mnist
+        from trainer.loop import BatchEvent, TrainingRun, default_threads, result_metadata
+
+        job, recipe = self.job, self.job.recipe
+        if job.download:
+            self.log.emit("downloading MNIST (about 12 MB)…")
+        data = load_mnist(job.data, download=job.download)
+        run = TrainingRun(recipe, data, device=job.device, seed=job.seed, cancel=self.stop,
+                          train_limit=job.train_limit, threads=default_threads(leave_for_gui=True))
+        if run.device_note:
+            self.log.emit(run.device_note)
+        size = min(job.train_limit or len(data.train_y), len(data.train_y))
+        self.log.emit(f"training {recipe.describe()} on {size} digits, on {run.device}")
+
+        epochs = run.planned_epochs()
+        start = last_report = last_weights = time.perf_counter()
+        paused_for, losses, accuracy, step = 0.0, [], None, 0
+        for event in run:
+            now = time.perf_counter()
+            if isinstance(event, BatchEvent):
+                step = event.step
+                losses.append((event.step, event.loss))
+                if now - last_report >= REPORT_EVERY or event.batch == event.batches or not self.running.is_set():
+                    per_step = (now - start - paused_for) / event.step
+                    self.progress.emit(Progress(event.epoch, epochs, event.batch, event.batches, event.step,
+                                                event.steps, per_step * (event.steps - event.step), tuple(losses)))
+                    losses, last_report = [], now
+                if now - last_weights >= WEIGHTS_EVERY:
+                    name = f"{recipe.name}, learning (epoch {event.epoch}/{epochs})"
+                    self.weights.emit(LiveModel(recipe, copy_state(run.result.model), name, accuracy))
+                    last_weights = now
+                if not self.running.is_set():
+                    self.paused.emit(event.step)
+                    self.running.wait()
+                    paused_for += time.perf_counter() - now
+            else:
+                accuracy = event.test_accuracy
+                self.epoch_done.emit(event)
+                name = f"{recipe.name}, learning (after epoch {event.epoch}/{event.epochs})"
+                self.weights.emit(LiveModel(recipe, copy_state(run.result.model), name, accuracy))
+                last_weights = time.perf_counter()
+
+        result = run.result
+        metadata = result_metadata(result)
+        if result.cancelled:
+            metadata["test_accuracy"] = None  # the weights changed since the last score
+            self.log.emit(f"stopped after {step} batches")
+        model = None
+        if step:
+            name = f"{recipe.name} (stopped)" if result.cancelled else recipe.name
+            model = LiveModel(recipe, copy_state(result.model), name, metadata["test_accuracy"], metadata)
+        return Outcome(model, result.cancelled, result.epochs_trained, metadata["test_accuracy"], result.seconds)
+
+    def pause(self) -> None:
+        self.running.clear()
+
+    def resume(self) -> None:
+        self.running.set()
+
+    def request_stop(self) -> None:
+        self.stop.set()
+        self.running.set()  # a paused run wakes up to stop
+
+
+class Trainer(QObject):
+    """The GUI's handle on training: one run at a time, each in a fresh worker and thread."""
+
+    log = Signal(str)
+    data_missing = Signal(str)
+    progress = Signal(object)
+    epoch_done = Signal(object)
+    weights = Signal(object)
+    paused = Signal(int)
+    failed = Signal(str)
+    finished = Signal(object)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._thread: QThread | None = None
+        self._worker: TrainingWorker | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    def start(self, job: TrainingJob) -> None:
+        if self.running:
+            raise RuntimeError("a training run is already going")
+        self._thread = QThread()
+        self._thread.setObjectName("trainer")
+        self._worker = TrainingWorker(job)
+        self._worker.moveToThread(self._thread)
+        self._thread.started.connect(self._worker.run)
+        for name in ("log", "data_missing", "progress", "epoch_done", "weights", "paused", "failed"):
+            getattr(self._worker, name).connect(getattr(self, name))
+        self._worker.finished.connect(self._on_finished)
+        self._thread.start()
+
+    def pause(self) -> None:
+        if self._worker is not None:
+            self._worker.pause()
+
+    def resume(self) -> None:
+        if self._worker is not None:
+            self._worker.resume()
+
+    def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.request_stop()
+
+    def shutdown(self) -> None:
+        """Stop the run, if any, and wait for its thread to end (the window is closing)."""
+        if self._thread is not None:
+            self.stop()
+            self._end_thread()
+
+    @Slot(object)
+    def _on_finished(self, outcome: Outcome | None) -> None:
+        if self._thread is None:  # already ended by shutdown()
+            return
+        self._end_thread()
+        self.finished.emit(outcome)
+
+    def _end_thread(self) -> None:
+        self._thread.quit()
+        self._thread.wait()
+        self._thread = self._worker = None
