@@ -1,0 +1,158 @@
+"""Bad files, missing data and interrupted work never crash the command line or lose a model.
+
+Each case runs the real code (mostly the real command line, in a subprocess) and checks what a user
+gets: a one-line message, the documented exit status, and files that are still intact.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import ROOT, run_cli
+from mnist_draw.model import build_model, load_model, preset, save_model
+
+
+def _one_line_error(proc):
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert lines, "no message at all"
+    return lines
+
+
+# ------------------------------------------------------------------------------------------ images
+
+
+@pytest.fixture
+def odd_images(tmp_path):
+    d = tmp_path / "images"
+    d.mkdir()
+    Image.new("L", (1, 1), 0).save(d / "one-pixel.png")
+    Image.new("L", (64, 64), 255).save(d / "blank.png")
+    Image.new("L", (64, 64), 0).save(d / "black.png")
+    rgba = np.zeros((200, 200, 4), np.uint8)
+    rgba[30:170, 95:105, 3] = 255  # a "1" on a transparent background
+    Image.fromarray(rgba, "RGBA").save(d / "alpha-one.png")
+    sixteen = np.full((200, 200), 65535, np.uint16)
+    sixteen[30:170, 95:105] = 0
+    Image.fromarray(sixteen).save(d / "sixteen-bit-one.png")
+    (d / "text.png").write_text("this is not an image")
+    (d / "truncated.png").write_bytes((d / "alpha-one.png").read_bytes()[:200])
+    Image.new("1", (20000, 20000), 1).save(d / "huge.png")
+    return d
+
+
+def test_classify_survives_odd_images(odd_images, small_model_file):
+    names = ["one-pixel", "blank", "black", "alpha-one", "sixteen-bit-one", "text", "truncated", "huge"]
+    files = [str(odd_images / f"{n}.png") for n in names]
+    proc = run_cli("-m", "mnist_draw.cli", "classify", "--json", "--model", str(small_model_file), *files)
+    assert proc.returncode == 1
+    import json
+
+    records = {Path(r["file"]).stem: r for r in map(json.loads, proc.stdout.splitlines())}
+    assert set(records) == {"one-pixel", "blank", "black", "alpha-one", "sixteen-bit-one"}
+    assert records["blank"]["label"] is None and records["black"]["label"] is None
+    assert records["one-pixel"]["label"] is None  # a single uniform pixel has no ink against its paper
+    assert records["alpha-one"]["label"] == 1 and records["sixteen-bit-one"]["label"] == 1
+    errors = _one_line_error(proc)
+    assert len(errors) == 3
+    assert any("text.png" in e and "not an image" in e for e in errors)
+    assert any("truncated.png" in e for e in errors)
+    assert any("huge.png" in e and "too large" in e for e in errors)
+
+
+def test_huge_image_is_refused_within_a_memory_bound(odd_images):
+    code = ("import sys\n"
+            "from mnist_draw.preprocess import load_image, ImageError\n"
+            "try:\n    load_image(sys.argv[1])\nexcept ImageError as e:\n    print(e)\n"
+            "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])\n")
+    proc = run_cli("-c", code, str(odd_images / "huge.png"))
+    message, peak_kb = proc.stdout.strip().splitlines()
+    assert "too large" in message
+    assert int(peak_kb) < 400_000  # decoding 20000x20000 would need 400 MB even at one byte a pixel
+
+
+# ------------------------------------------------------------------------------------------ data
+
+
+def test_no_network_gives_a_clear_error(tmp_path):
+    code = ("import sys\n"
+            "from torchvision.datasets import MNIST\n"
+            "MNIST.mirrors = ['http://127.0.0.1:9/']  # nothing listens there: like having no network\n"
+            "from trainer.cli import main\n"
+            "sys.exit(main(['--data', sys.argv[1], '--epochs', '1']))\n")
+    proc = run_cli("-c", code, str(tmp_path / "cache"))
+    assert proc.returncode == 2
+    lines = _one_line_error(proc)
+    assert "could not download MNIST" in lines[-1] and "--data" in lines[-1] and "MNIST_DRAW_DATA" in lines[-1]
+
+
+def _without_root_powers(*args):
+    """Run python with file permissions enforced: root normally ignores them, so drop those powers."""
+    prefix = []
+    if os.getuid() == 0:
+        powers = "-dac_override,-dac_read_search"
+        prefix = ["setpriv", f"--bounding-set={powers}", f"--inh-caps={powers}", "--"]
+    return subprocess.run([*prefix, sys.executable, *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+def test_read_only_cache_folder_gives_a_clear_error(tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o555)
+    proc = _without_root_powers("-m", "trainer.cli", "--data", str(cache / "mnist"), "--epochs", "1")
+    assert proc.returncode == 2
+    assert "could not download MNIST" in _one_line_error(proc)[-1]
+    assert list(cache.iterdir()) == []
+
+
+# -------------------------------------------------------------------------------------- interruptions
+
+
+def test_sigterm_during_training_writes_nothing_and_keeps_the_old_model(tmp_path):
+    out = tmp_path / "model.safetensors"
+    save_model(out, build_model(preset("linear"), seed=0))
+    before = out.read_bytes()
+    proc = subprocess.Popen([sys.executable, "-m", "trainer.cli", "--preset", "seed002", "--no-download", "--json",
+                             "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first_epoch = proc.stdout.readline()  # wait until it is really training
+    assert '"epoch": 1' in first_epoch
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert "nothing was saved" in stderr and "Traceback" not in stderr
+    assert out.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]
+
+
+def test_a_full_disk_during_save_keeps_the_old_model(tmp_path):
+    out = tmp_path / "model.safetensors"
+    save_model(out, build_model(preset("linear"), seed=0))
+    before = out.read_bytes()
+    # The file-size limit makes the write fail half-way, as a full disk does (EFBIG instead of ENOSPC).
+    code = ("import resource, signal, sys\n"
+            "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+            "resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))\n"
+            "from trainer.cli import main\n"
+            "sys.exit(main(['--preset', 'seed002', '--epochs', '1', '--train-limit', '640', '--no-download',"
+            " '--out', sys.argv[1]]))\n")
+    proc = run_cli("-c", code, str(out))
+    assert proc.returncode == 1
+    assert "could not save the model" in _one_line_error(proc)[-1]
+    assert out.read_bytes() == before and load_model(out).recipe.name == "linear"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]
+
+
+def test_permission_denied_on_save_is_a_clear_error(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    proc = _without_root_powers("-m", "trainer.cli", "--preset", "seed002", "--epochs", "1", "--train-limit", "640",
+                                "--no-download", "--out", str(locked / "m.safetensors"))
+    assert proc.returncode == 1
+    assert "could not save the model" in _one_line_error(proc)[-1]
+    assert list(locked.iterdir()) == []
