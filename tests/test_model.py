@@ -168,3 +168,16 @@ def test_missing_file_and_folder(tmp_path):
         load_model(tmp_path / "nope.safetensors")
     with pytest.raises(ModelFileError, match="folder"):
         load_model(tmp_path)
+
+
+def test_saved_files_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    path = save_model(tmp_path / "m.safetensors", build_model(preset("linear"), seed=0))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+    os.chmod(path, 0o600)
+    save_model(path, build_model(preset("linear"), seed=1))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600  # replacing keeps the old file's permissions
