@@ -53,6 +53,7 @@ class Guess:
     confidence: float = 0.0
     probabilities: tuple[float, ...] = ()
     model: LiveModel | None = None
+    serial: int = 0  # which picture this is: the number LiveClassifier.classify gave it
 
 
 def live_model_from_file(path: str) -> LiveModel:
@@ -81,6 +82,7 @@ class ClassifierWorker(QObject):
         self._net = None
         self._live: LiveModel | None = None
         self._pixels: np.ndarray | None = None
+        self._serial = 0
 
     def post(self, key: str, value: Any) -> bool:
         """Called from the GUI thread: replace what waits under ``key``; True if a wake-up is needed."""
@@ -102,7 +104,8 @@ class ClassifierWorker(QObject):
         if "model" in jobs:
             self._use(jobs["model"])
         if "image" in jobs:
-            self._pixels = self._preprocess(jobs["image"])
+            self._serial, image = jobs["image"]
+            self._pixels = self._preprocess(image)
         if self._net is not None or "image" in jobs:
             self.guessed.emit(self._guess())
 
@@ -130,11 +133,11 @@ class ClassifierWorker(QObject):
 
     def _guess(self) -> Guess:
         if self._pixels is None or self._net is None:
-            return Guess(self._pixels, model=self._live)
+            return Guess(self._pixels, model=self._live, serial=self._serial)
         from mnist_draw.model import predict
 
         p = predict(self._net, self._pixels)[0]
-        return Guess(self._pixels, p.label, p.confidence, p.probabilities, self._live)
+        return Guess(self._pixels, p.label, p.confidence, p.probabilities, self._live, self._serial)
 
 
 class LiveClassifier(QObject):
@@ -158,11 +161,13 @@ class LiveClassifier(QObject):
         self._worker.guessed.connect(self.guessed)
         self._worker.model_changed.connect(self.model_changed)
         self._worker.problem.connect(self.problem)
+        self.sent = 0  # pictures handed over so far; a Guess's serial says which one it read
         self._thread.start()
 
     def classify(self, image: QImage | None) -> None:
         """Read this picture (a copy the GUI will not touch again); None means the canvas is empty."""
-        self._post("image", image)
+        self.sent += 1
+        self._post("image", (self.sent, image))
 
     def use_model(self, model: LiveModel) -> None:
         self._post("model", model)

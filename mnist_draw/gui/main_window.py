@@ -83,10 +83,12 @@ class MainWindow(QMainWindow):
         self.classifier.guessed.connect(self._show_guess)
         self.classifier.model_changed.connect(self._model_changed)
         self.classifier.problem.connect(self.say)
+        self._model_before_training: LiveModel | None = None
         self.trainer.weights.connect(self.classifier.use_model)
+        self.trainer.failed.connect(self._training_failed)
         self.trainer.finished.connect(self._training_finished)
         self.trainer.finished.connect(self._update_actions)
-        self.trainer_panel.start_button.clicked.connect(self._update_actions)
+        self.trainer.started.connect(self._training_started)
 
         path = starting_model(model, settings)
         if path is None:
@@ -179,6 +181,12 @@ class MainWindow(QMainWindow):
         if not self._frame.isActive():
             self._frame.start()
 
+    def guess_is_current(self) -> bool:
+        """True when the guess shown is of the drawing as it is now, by the model that is live now."""
+        guess = self.last_guess
+        return (not self._frame.isActive() and guess is not None and guess.serial == self.classifier.sent
+                and guess.model is self.live_model)
+
     def _show_guess(self, guess: Guess) -> None:
         self.last_guess = guess
         self.prediction.show_guess(guess)
@@ -211,6 +219,16 @@ class MainWindow(QMainWindow):
             details = f", {trained} epochs on {model.metadata.get('trained_on', '?')}" if trained else ""
             self.say(f"Model {model.title} from {model.path}: {model.recipe.describe()}{details}")
         self._update_actions()
+
+    def _training_started(self) -> None:
+        self._model_before_training = self.live_model
+        self._update_actions()
+
+    def _training_failed(self, message: str) -> None:
+        """Weights handed over before a run diverged may be broken: bring back the model from before."""
+        self.say(f"Training failed: {message}")
+        if self._model_before_training is not None:
+            self.classifier.use_model(self._model_before_training)
 
     def _training_finished(self, outcome: Outcome | None) -> None:
         if outcome is None or outcome.model is None:

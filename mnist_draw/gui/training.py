@@ -171,6 +171,7 @@ class TrainingWorker(QObject):
 class Trainer(QObject):
     """The GUI's handle on training: one run at a time, each in a fresh worker and thread."""
 
+    started = Signal()
     log = Signal(str)
     data_missing = Signal(str)
     progress = Signal(object)
@@ -201,6 +202,7 @@ class Trainer(QObject):
             getattr(self._worker, name).connect(getattr(self, name))
         self._worker.finished.connect(self._on_finished)
         self._thread.start()
+        self.started.emit()
 
     def pause(self) -> None:
         if self._worker is not None:

@@ -1,0 +1,166 @@
+"""The canvas, driven by real mouse and keyboard events: ink, live guesses, undo/redo/clear, pictures."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
+from PySide6.QtWidgets import QApplication
+
+from mnist_draw.gui.canvas import DEFAULT_PEN_WIDTH
+from mnist_draw.gui.mouse import canvas_point, draw_one, draw_unit_stroke, move_with_button
+from mnist_draw.gui.prediction_view import NO_MODEL
+
+
+def test_drawing_with_the_mouse_puts_ink_down_and_updates_the_prediction(window, qtbot, current_guess):
+    canvas = window.canvas
+    assert canvas.ink_pixels() == 0
+    assert window.prediction.verdict.text() == "Draw a digit"
+
+    top, bottom = canvas_point(canvas, 0.5, 0.2), canvas_point(canvas, 0.5, 0.8)
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=top.toPoint())
+    for t in np.linspace(0, 1, 12)[1:]:
+        move_with_button(canvas, top + (bottom - top) * t)
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=bottom.toPoint())
+
+    assert canvas.ink_pixels() > 100
+    guess = current_guess(window)
+    assert guess.label == 1
+    assert window.prediction.digit.text() == "1"
+    assert window.prediction.verdict.text().endswith("% sure")
+    assert guess.pixels.shape == (28, 28) and guess.pixels.max() == 1.0
+    assert window.prediction.mnist.pixels is guess.pixels
+    assert window.undo_action.isEnabled()
+
+
+def test_moving_without_a_button_held_draws_nothing(window, qtbot):
+    canvas = window.canvas
+    qtbot.mouseMove(canvas, canvas_point(canvas, 0.3, 0.3).toPoint())
+    qtbot.mouseMove(canvas, canvas_point(canvas, 0.7, 0.7).toPoint())
+    assert canvas.ink_pixels() == 0 and canvas.empty
+
+
+def test_undo_redo_and_clear_by_keyboard(window, qtbot):
+    canvas = window.canvas
+    draw_unit_stroke(canvas, [(0.3, 0.3), (0.7, 0.3)])
+    one_stroke = canvas.ink_pixels()
+    draw_unit_stroke(canvas, [(0.3, 0.7), (0.7, 0.7)])
+    two_strokes = canvas.ink_pixels()
+    assert two_strokes > one_stroke > 0
+
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert canvas.ink_pixels() == one_stroke
+    assert window.redo_action.isEnabled()
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert canvas.ink_pixels() == two_strokes
+
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    assert canvas.ink_pixels() == 0 and canvas.empty
+    qtbot.waitUntil(lambda: window.prediction.verdict.text() == "Draw a digit")
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # clearing can be undone too
+    assert canvas.ink_pixels() == two_strokes
+    qtbot.keyClick(window, Qt.Key.Key_Delete)
+    assert canvas.empty and not window.clear_action.isEnabled()
+
+
+def test_the_eraser_removes_ink(window):
+    canvas = window.canvas
+    draw_unit_stroke(canvas, [(0.2, 0.5), (0.8, 0.5)])
+    inked = canvas.ink_pixels()
+    window.eraser_action.setChecked(True)
+    draw_unit_stroke(canvas, [(0.5, 0.3), (0.5, 0.7)])
+    assert 0 < canvas.ink_pixels() < inked * 0.9
+
+
+def test_resizing_keeps_the_drawing_and_scales_it(window, qtbot):
+    canvas = window.canvas
+    draw_one(canvas)
+    before = canvas.ink_pixels()
+    side = canvas.square().width()
+    left, right = window.top.sizes()
+    window.top.setSizes([left // 2, right + left - left // 2])
+    qtbot.waitUntil(lambda: canvas.square().width() < side)
+    ratio = (canvas.square().width() / side) ** 2
+    assert canvas.ink_pixels() > 0
+    assert abs(canvas.ink_pixels() / before - ratio) < 0.3 * ratio  # the ink scaled with the paper
+
+
+def test_pen_width_defaults_to_mnist_proportion_and_is_remembered(make_window, trained_model, qtbot):
+    first = make_window(model=trained_model)
+    assert first.canvas.pen_width == DEFAULT_PEN_WIDTH
+    first.pen_slider.setValue(150)
+    first.close()
+    second = make_window(model=trained_model)
+    assert second.canvas.pen_width == 0.15
+
+
+def _digit_png(path, mnist, index, invert=False):
+    pixels = mnist.test_x[index].numpy()
+    image = Image.fromarray(255 - pixels if invert else pixels).resize((140, 140), Image.Resampling.BILINEAR)
+    image.save(path)
+    return int(mnist.test_y[index])
+
+
+def test_an_opened_image_lands_on_the_canvas_and_is_classified(window, mnist, tmp_path, current_guess):
+    label = _digit_png(tmp_path / "digit.png", mnist, 0, invert=True)  # dark ink on white paper, like a scan
+    window.open_image(str(tmp_path / "digit.png"))
+    assert window.canvas.ink_pixels() > 100
+    assert current_guess(window).label == label
+
+
+def test_a_bad_image_file_says_why_and_keeps_the_canvas(window, tmp_path):
+    draw_one(window.canvas)
+    ink = window.canvas.ink_pixels()
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"not a picture")
+    window.open_image(str(bad))
+    assert "not an image" in window.statusBar().currentMessage()
+    assert window.canvas.ink_pixels() == ink
+
+
+def test_a_dropped_image_file_is_classified(window, mnist, tmp_path, current_guess):
+    label = _digit_png(tmp_path / "dropped.png", mnist, 1)  # white on black, as MNIST
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "dropped.png"))])
+    where = canvas_point(window.canvas, 0.5, 0.5)
+    buttons, keys = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(where, Qt.DropAction.CopyAction, mime, buttons, keys)
+    QApplication.sendEvent(window.canvas, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(where, Qt.DropAction.CopyAction, mime, buttons, keys)
+    QApplication.sendEvent(window.canvas, drop)
+    assert drop.isAccepted()
+    assert current_guess(window).label == label
+
+
+def test_a_pasted_image_is_classified(window, mnist, qtbot, current_guess):
+    index = 2
+    pixels = np.ascontiguousarray(mnist.test_x[index].numpy())
+    image = QImage(pixels.data, 28, 28, 28, QImage.Format.Format_Grayscale8).copy()
+    QApplication.clipboard().setImage(image)
+    qtbot.waitUntil(lambda: QApplication.clipboard().mimeData().hasImage())
+    qtbot.keyClick(window, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert current_guess(window).label == int(mnist.test_y[index])
+
+
+def test_without_a_model_the_window_says_so_and_drawing_still_works(make_window, no_shipped_model, current_guess):
+    window = make_window(model=None)
+    assert window.prediction.model_label.text() == NO_MODEL
+    assert "No model yet" in window.statusBar().currentMessage()
+    draw_one(window.canvas)
+    guess = current_guess(window)
+    assert guess.label is None and guess.pixels is not None
+    assert window.prediction.verdict.text() == NO_MODEL
+    assert window.trainer_panel.start_button.isEnabled()
+    assert not window.save_action.isEnabled()
+
+
+def test_the_shown_canvas_is_in_the_window_and_the_empty_state_is_visible(window, qtbot):
+    shot = window.canvas.grab().toImage()
+    assert not shot.isNull()
+    square = window.canvas.square()
+    centre = QPoint(round(square.center().x()), round(square.center().y()))
+    # "Draw a digit" is written in grey across the middle of the empty paper
+    row = [shot.pixelColor(x, centre.y()).value() for x in range(int(square.left()), int(square.right()))]
+    assert min(row) < 200
