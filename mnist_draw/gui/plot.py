@@ -69,8 +69,15 @@ class TrainingPlot(pg.GraphicsLayoutWidget):
 
     def shown_losses(self) -> int:
         """How many batch losses the plot shows (drawn, not just received)."""
-        steps, _ = self.raw_curve.getData()
-        return 0 if steps is None else len(steps)
+        return self._shown(self.raw_curve)
+
+    def shown_accuracies(self) -> int:
+        return self._shown(self.accuracy_curve)
+
+    @staticmethod
+    def _shown(curve) -> int:
+        x, _ = curve.getData()
+        return 0 if x is None else len(x)
 
     def _redraw(self) -> None:
         if not self._dirty:

@@ -1,0 +1,204 @@
+"""The trainer panel, driven by its buttons: a run in the worker thread, live plot, Stop, Pause, close."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt
+
+from mnist_draw.gui.mouse import draw_one
+
+RUN_MS = 120_000
+
+
+def _set_up(panel, preset="seed002", digits=2000, epochs=2, **fields):
+    panel.preset.setCurrentText(preset)
+    panel.train_limit.setValue(digits)
+    panel.epochs.setValue(epochs)
+    for name, value in fields.items():
+        widget = getattr(panel, name)
+        widget.setText(value) if hasattr(widget, "setText") else widget.setValue(value)
+
+
+def _start(qtbot, panel):
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    assert panel.trainer.running, panel.status.text()
+
+
+def test_training_from_the_panel_shows_progress_and_swaps_the_model(window, qtbot, current_guess):
+    panel = window.trainer_panel
+    draw_one(window.canvas)
+    first_model = current_guess(window).model
+    handed = []
+    window.classifier.model_changed.connect(handed.append)
+    epochs = []
+    window.trainer.epoch_done.connect(epochs.append)
+    _set_up(panel, digits=2000, epochs=2)
+
+    _start(qtbot, panel)
+    assert not panel.start_button.isEnabled()
+    assert panel.stop_button.isEnabled() and panel.pause_button.isEnabled()
+    assert not panel.hidden.isEnabled() and not window.load_action.isEnabled()
+    with qtbot.waitSignal(window.trainer.finished, timeout=RUN_MS) as finished:
+        pass
+    outcome = finished.args[0]
+
+    steps = 2 * -(-2000 // 64)
+    assert panel.progress.value() == panel.progress.maximum() == steps
+    assert [e.epoch for e in epochs] == [1, 2]
+    qtbot.waitUntil(lambda: panel.plot.shown_losses() == steps and panel.plot.shown_accuracies() == 2)
+    assert "epoch 2/2" in panel.log.toPlainText()
+    assert panel.start_button.isEnabled() and not panel.stop_button.isEnabled()
+
+    # The guess followed the model as it learned (weights after each epoch), then the final model.
+    assert outcome.model is not None and not outcome.cancelled and outcome.accuracy > 0.5  # chance: 0.1
+    qtbot.waitUntil(lambda: window.live_model is outcome.model)
+    assert sum(1 for m in handed if "learning" in m.name) >= 2
+    guess = current_guess(window)
+    assert guess.model is outcome.model is not first_model
+    assert outcome.model.name == "seed002-custom"  # the preset with other epochs
+    assert window.prediction.model_label.text() == f"Model: seed002-custom ({outcome.accuracy:.2%})"
+
+
+def test_stop_ends_the_run_within_a_batch(window, qtbot):
+    panel = window.trainer_panel
+    _set_up(panel, preset="default", digits=60000, epochs=40)  # minutes of work
+    _start(qtbot, panel)
+    qtbot.waitSignal(window.trainer.progress, timeout=RUN_MS).wait()
+    clicked = time.perf_counter()
+    with qtbot.waitSignal(window.trainer.finished, timeout=10_000) as finished:
+        qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    assert time.perf_counter() - clicked < 3.0
+    assert finished.args[0].cancelled
+    assert panel.start_button.isEnabled() and not panel.stop_button.isEnabled()
+    assert panel.progress.value() < panel.progress.maximum() / 100
+    assert "Stopped" in panel.status.text()
+
+
+def test_pause_holds_the_run_and_stop_while_paused_trains_no_further_batch(window, qtbot):
+    panel = window.trainer_panel
+    _set_up(panel, preset="default", digits=60000, epochs=40)
+    _start(qtbot, panel)
+    qtbot.waitSignal(window.trainer.progress, timeout=RUN_MS).wait()
+    with qtbot.waitSignal(window.trainer.paused, timeout=10_000) as paused:
+        qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    step = paused.args[0]
+    assert panel.pause_button.text() == "Resume" and "paused" in panel.status.text()
+    qtbot.waitUntil(lambda: panel.progress.value() == step)
+    with qtbot.waitSignal(window.trainer.finished, timeout=10_000):
+        qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.plot.shown_losses() == step)
+    assert panel.progress.value() == step  # not one batch more
+
+
+def test_resume_continues_the_run(window, qtbot):
+    panel = window.trainer_panel
+    _set_up(panel, digits=3000, epochs=1)
+    _start(qtbot, panel)
+    qtbot.waitSignal(window.trainer.progress, timeout=RUN_MS).wait()
+    with qtbot.waitSignal(window.trainer.paused, timeout=10_000):
+        qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(window.trainer.finished, timeout=RUN_MS) as finished:
+        qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    assert not finished.args[0].cancelled and finished.args[0].epochs == 1
+
+
+def test_closing_the_window_during_training_stops_it_cleanly(window, qtbot):
+    panel = window.trainer_panel
+    _set_up(panel, preset="default", digits=60000, epochs=40)
+    _start(qtbot, panel)
+    qtbot.waitSignal(window.trainer.progress, timeout=RUN_MS).wait()
+    thread = window.trainer._thread
+    clicked = time.perf_counter()
+    window.close()
+    assert time.perf_counter() - clicked < 5.0
+    assert not window.trainer.running
+    assert thread.isFinished()
+
+
+def test_cuda_is_offered_only_where_it_works(window):
+    from trainer.loop import cuda_unavailable_reason
+
+    reason = cuda_unavailable_reason()
+    panel = window.trainer_panel
+    cuda = panel.device.model().item(panel.device.findText("CUDA"))
+    assert cuda.isEnabled() == (reason is None)
+    if reason is not None:
+        assert reason in panel.cuda_note.text() and reason in cuda.toolTip()
+        assert not panel.cuda_note.isHidden()
+
+
+def test_a_learning_rate_too_high_is_reported_and_the_model_stays(window, qtbot):
+    panel = window.trainer_panel
+    before = window.live_model
+    _set_up(panel, digits=2000, epochs=1, lr="1e30")
+    _start(qtbot, panel)
+    with qtbot.waitSignal(window.trainer.finished, timeout=RUN_MS):
+        pass
+    assert "learning rate too high" in panel.status.text()
+    assert "learning rate too high" in panel.log.toPlainText()
+    assert panel.start_button.isEnabled()
+    qtbot.waitUntil(lambda: window.live_model is before)
+
+
+def test_a_bad_field_is_refused_with_a_message(window, qtbot):
+    panel = window.trainer_panel
+    _set_up(panel, hidden="256,lots")
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    assert not window.trainer.running
+    assert "hidden layers" in panel.status.text()
+
+
+def test_missing_data_says_where_it_looked_and_a_folder_can_be_chosen(make_window, trained_model, tmp_path, qtbot):
+    empty = tmp_path / "nothing-here"
+    empty.mkdir()
+    window = make_window(model=trained_model, data=str(empty))
+    panel = window.trainer_panel
+    assert not panel.data_box.isHidden()
+    assert str(empty) in panel.data_message.text()
+    assert panel.download_button.isEnabled() and panel.folder_button.isEnabled()
+
+    _set_up(panel, digits=1000, epochs=1)
+    _start(qtbot, panel)
+    with qtbot.waitSignal(window.trainer.finished, timeout=RUN_MS):
+        pass
+    assert "MNIST not found" in panel.status.text()
+
+    import os
+
+    panel.set_data_dir(os.environ["MNIST_DRAW_DATA"])
+    assert panel.data_box.isHidden()
+
+
+def test_save_and_load_models(window, qtbot, tmp_path):
+    from mnist_draw.model import load_model
+
+    first = window.live_model
+    path = tmp_path / "mine.safetensors"
+    assert window.save_model_file(str(path))
+    saved = load_model(path)
+    assert saved.test_accuracy == first.accuracy and saved.recipe == first.recipe
+
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"\x00" * 100)
+    with qtbot.waitSignal(window.classifier.problem) as problem:
+        window.load_model_file(str(junk))
+    message = window.statusBar().currentMessage()
+    assert message == problem.args[0] and "junk.safetensors" in message and "\n" not in message
+    assert window.live_model is first
+
+    with qtbot.waitSignal(window.classifier.model_changed):
+        window.load_model_file(str(path))
+    assert window.live_model.path == str(path)
+    assert window.prediction.model_label.text() == f"Model: {first.title}"
+    assert window.settings.model_path() == path
+
+
+def test_recipe_fields_are_remembered(make_window, trained_model, qtbot):
+    first = make_window(model=trained_model)
+    _set_up(first.trainer_panel, preset="seed003", digits=5000, epochs=3)
+    first.close()
+    second = make_window(model=trained_model)
+    panel = second.trainer_panel
+    assert (panel.preset.currentText(), panel.train_limit.value(), panel.epochs.value()) == ("seed003", 5000, 3)
+    assert panel.activation.currentText() == "sigmoid"
