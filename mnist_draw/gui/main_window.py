@@ -15,8 +15,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QKeyCombination, Qt, QTimer
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QSlider, QSplitter, QToolBar,
-                               QWidget)
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QSizePolicy, QSlider, QSplitter,
+                               QToolBar, QWidget)
 
 from mnist_draw.gui.canvas import DEFAULT_PEN_WIDTH, PEN_WIDTHS, Canvas
 from mnist_draw.gui.classifier import Guess, LiveClassifier, LiveModel
@@ -69,7 +69,9 @@ class MainWindow(QMainWindow):
         self.split.setStretchFactor(1, 2)
         self.setCentralWidget(self.split)
         self._make_actions()
-        self.resize(1280, 900)
+        self.resize(1360, 900)
+        self.top.setSizes([560, 800])
+        self.split.setSizes([560, 300])
         self._restore_layout()
 
         self._frame = QTimer(self)
@@ -139,6 +141,7 @@ class MainWindow(QMainWindow):
         self.pen_slider.setToolTip("Pen width")
         self.pen_slider.valueChanged.connect(self._set_pen_width)
         pen = QWidget()
+        pen.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         pen_layout = QHBoxLayout(pen)
         pen_layout.setContentsMargins(8, 0, 8, 0)
         pen_layout.addWidget(QLabel("Pen"))

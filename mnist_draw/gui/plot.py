@@ -49,7 +49,8 @@ class TrainingPlot(pg.GraphicsLayoutWidget):
         self._timer.timeout.connect(self._redraw)
         self._timer.start()
 
-    def clear(self) -> None:
+    def reset(self) -> None:
+        """Forget all points (a new run starts)."""
         for values in (self._steps, self._losses, self._smooth, self._epochs, self._accuracies):
             values.clear()
         self._dirty = True

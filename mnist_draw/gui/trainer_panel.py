@@ -267,7 +267,7 @@ class TrainerPanel(QWidget):
         limit = self.train_limit.value()
         job = TrainingJob(recipe, self.data_dir, DEVICES[self.device.currentIndex()][1],
                           None if limit >= TRAIN_SIZE else limit, download=download)
-        self.plot.clear()
+        self.plot.reset()
         self.progress.setValue(0)
         self.progress.setFormat("starting…")
         self._set_status("Training…")

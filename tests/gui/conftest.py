@@ -81,6 +81,8 @@ def make_window(qtbot, settings_file):
         qtbot.addWidget(window)
         window.show()
         qtbot.waitExposed(window)
+        window.activateWindow()  # keyboard shortcuts go to the active window
+        qtbot.waitActive(window)
         qtbot.waitUntil(window.trainer_panel.isEnabled, timeout=WINDOW_READY_MS)
         if model is not None:
             qtbot.waitUntil(lambda: window.live_model is not None, timeout=WINDOW_READY_MS)

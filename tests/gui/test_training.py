@@ -47,6 +47,7 @@ def test_training_from_the_panel_shows_progress_and_swaps_the_model(window, qtbo
     assert panel.progress.value() == panel.progress.maximum() == steps
     assert [e.epoch for e in epochs] == [1, 2]
     qtbot.waitUntil(lambda: panel.plot.shown_losses() == steps and panel.plot.shown_accuracies() == 2)
+    qtbot.waitUntil(lambda: panel.plot.loss_plot.viewRange()[0][1] >= steps)  # the view follows the curve
     assert "epoch 2/2" in panel.log.toPlainText()
     assert panel.start_button.isEnabled() and not panel.stop_button.isEnabled()
 

@@ -1,0 +1,37 @@
+"""The app as a whole: the GUI modules start without PyTorch, and ``mnist-draw --self-test`` works."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+GUI_MODULES = ("app", "canvas", "classifier", "main_window", "mouse", "plot", "prediction_view", "self_test",
+               "settings", "trainer_panel", "training")
+
+
+def _python(*args, **env):
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **env})
+
+
+def test_no_gui_module_imports_torch_at_import_time():
+    imports = "; ".join(f"import mnist_draw.gui.{name}" for name in GUI_MODULES)
+    done = _python("-c", f"import sys; {imports}; print('torch' in sys.modules)")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+
+
+def test_self_test_passes_and_prints_one_line(trained_model):
+    done = _python("-m", "mnist_draw.cli", "--self-test", "--model", str(trained_model))
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("self-test ok: drew a 1 -> predicted 1"), lines
+    assert "model swapped" in lines[0]
+
+
+def test_self_test_without_mnist_fails_clearly(tmp_path, trained_model):
+    done = _python("-m", "mnist_draw.cli", "--self-test", "--model", str(trained_model), "--data", str(tmp_path))
+    assert done.returncode == 1
+    assert done.stdout.strip().startswith(f"self-test FAILED: MNIST not found in {tmp_path}")
+    assert "Traceback" not in done.stderr
