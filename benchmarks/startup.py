@@ -28,14 +28,22 @@ GOALS = {"installed": 2.0, "frozen": 3.0}
 
 def start_xvfb() -> tuple[subprocess.Popen, str]:
     r, w = os.pipe()
-    proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
+    proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x1024x24", "-nolisten", "tcp", "-noreset"],
                             pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     os.close(w)
     with os.fdopen(r) as f:
         number = f.readline().strip()
     if not number:
         raise SystemExit("startup: Xvfb did not start")
-    return proc, f":{number}"
+    display = f":{number}"
+    env = dict(os.environ, DISPLAY=display)
+    deadline = time.monotonic() + 10
+    while subprocess.run(["xdotool", "getdisplaygeometry"], env=env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL).returncode != 0:  # wait until it takes connections
+        if time.monotonic() > deadline:
+            raise SystemExit(f"startup: Xvfb on {display} takes no connections")
+        time.sleep(0.05)
+    return proc, display
 
 
 def window_shown(env: dict, title: str) -> bool:
@@ -52,7 +60,7 @@ def launch_once(cmd: list[str], env: dict, title: str, timeout: float) -> float 
             if window_shown(env, title):
                 return time.perf_counter() - t0
             if proc.poll() is not None:
-                err = proc.stderr.read().decode(errors="replace").strip().splitlines()[-3:]
+                err = proc.stderr.read().decode(errors="replace").strip().splitlines()[-8:]
                 print(f"  {cmd[0]} exited with {proc.returncode} before showing a window: {' | '.join(err)}")
                 return None
             time.sleep(0.01)
