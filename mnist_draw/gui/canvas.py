@@ -25,8 +25,6 @@ from PySide6.QtCore import QMimeData, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from mnist_draw.preprocess import ImageError, ink_map, load_image
-
 PAPER = 255
 INK = 0
 # MNIST strokes are 2-3 pixels wide in a 20-pixel box: about a twelfth of a digit's height.
@@ -62,9 +60,11 @@ def image_to_array(image: QImage) -> np.ndarray:
     return a.copy() if channels == 1 else a.reshape(h, w, 4).copy()
 
 
-def ink_to_paper(ink: np.ndarray) -> QImage:
-    """An ink map (0..1 per pixel) as a grey QImage of black ink on white paper."""
-    grey = np.ascontiguousarray(np.round(PAPER * (1.0 - ink)).astype(np.uint8))
+def ink_on_paper(picture: np.ndarray) -> QImage:
+    """Any picture of a digit as a grey QImage of black ink on white paper (raises ImageError)."""
+    from mnist_draw.preprocess import ink_map  # with SciPy: imported when first needed, for a fast start
+
+    grey = np.ascontiguousarray(np.round(PAPER * (1.0 - ink_map(picture))).astype(np.uint8))
     h, w = grey.shape
     return QImage(grey.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
 
@@ -132,15 +132,22 @@ class Canvas(QWidget):
 
     def open_file(self, path: str | Path) -> None:
         """Put a picture file on the canvas; raises ImageError with a one-line reason."""
-        self._commit(Drawing(background=ink_to_paper(ink_map(load_image(path)))))
+        from mnist_draw.preprocess import load_image
+
+        self._commit(Drawing(background=ink_on_paper(load_image(path))))
 
     def put_image(self, image: QImage) -> None:
-        if image.isNull() or image.width() == 0 or image.height() == 0:
+        """Put a picture on the canvas; raises ImageError with a one-line reason."""
+        from mnist_draw.preprocess import ImageError
+
+        if image.isNull():
             raise ImageError("the picture is empty")
-        self._commit(Drawing(background=ink_to_paper(ink_map(image_to_array(image)))))
+        self._commit(Drawing(background=ink_on_paper(image_to_array(image))))
 
     def put_mime(self, mime: QMimeData) -> bool:
         """Take a picture from a drop or the clipboard: image data, or an image file's URL."""
+        from mnist_draw.preprocess import ImageError
+
         try:
             if mime.hasImage():
                 self.put_image(QImage(mime.imageData()))

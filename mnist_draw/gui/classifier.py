@@ -11,8 +11,8 @@ and the recipe: never the model being trained, which lives in the trainer's thre
 GPU. A new model (a file to load, weights from a training run) reaches the worker the same way as a
 picture, and the current picture is read again with it.
 
-PyTorch is first imported by the worker, in its own thread, so the window is up before that slow
-import; ``ready`` says when it is done.
+PyTorch is first imported by the worker, in its own thread, started once the window is on screen,
+so the window is up before that slow import; ``ready`` says when it is done.
 """
 
 from __future__ import annotations
@@ -162,6 +162,9 @@ class LiveClassifier(QObject):
         self._worker.model_changed.connect(self.model_changed)
         self._worker.problem.connect(self.problem)
         self.sent = 0  # pictures handed over so far; a Guess's serial says which one it read
+
+    def start(self) -> None:
+        """Start the thread; it imports PyTorch first, then emits ``ready``. Work posted before waits."""
         self._thread.start()
 
     def classify(self, image: QImage | None) -> None:

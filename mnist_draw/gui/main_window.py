@@ -25,7 +25,6 @@ from mnist_draw.gui.settings import Settings
 from mnist_draw.gui.trainer_panel import TrainerPanel
 from mnist_draw.gui.training import Outcome, Trainer
 from mnist_draw.paths import default_model_path
-from mnist_draw.preprocess import ImageError
 
 FRAME_MS = 16
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
@@ -49,6 +48,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.live_model: LiveModel | None = None
         self.last_guess: Guess | None = None
+        self._started = False
 
         self.canvas = Canvas()
         self.canvas.pen_width = settings.pen_width(DEFAULT_PEN_WIDTH)
@@ -200,6 +200,8 @@ class MainWindow(QMainWindow):
             self.open_image(path)
 
     def open_image(self, path: str) -> None:
+        from mnist_draw.preprocess import ImageError
+
         try:
             self.canvas.open_file(path)
         except ImageError as exc:
@@ -286,6 +288,13 @@ class MainWindow(QMainWindow):
             state = self.settings.layout(name)
             if state is not None:
                 splitter.restoreState(state)
+
+    def showEvent(self, event) -> None:
+        """Once the window is on screen, start the classifier thread (and its PyTorch import)."""
+        super().showEvent(event)
+        if not self._started:
+            self._started = True
+            QTimer.singleShot(0, self.classifier.start)
 
     def closeEvent(self, event) -> None:
         self._frame.stop()

@@ -77,12 +77,11 @@ class TrainingWorker(QObject):
     failed = Signal(str)
     finished = Signal(object)  # Outcome, or None after a failure
 
-    def __init__(self, job: TrainingJob):
+    def __init__(self, job: TrainingJob, stop: threading.Event, running: threading.Event):
         super().__init__()
         self.job = job
-        self.stop = threading.Event()
-        self.running = threading.Event()  # cleared while paused
-        self.running.set()
+        self.stop = stop
+        self.running = running  # cleared while paused
 
     @Slot()
     def run(self) -> None:
@@ -157,16 +156,6 @@ class TrainingWorker(QObject):
             model = LiveModel(recipe, copy_state(result.model), name, metadata["test_accuracy"], metadata)
         return Outcome(model, result.cancelled, result.epochs_trained, metadata["test_accuracy"], result.seconds)
 
-    def pause(self) -> None:
-        self.running.clear()
-
-    def resume(self) -> None:
-        self.running.set()
-
-    def request_stop(self) -> None:
-        self.stop.set()
-        self.running.set()  # a paused run wakes up to stop
-
 
 class Trainer(QObject):
     """The GUI's handle on training: one run at a time, each in a fresh worker and thread."""
@@ -185,6 +174,8 @@ class Trainer(QObject):
         super().__init__(parent)
         self._thread: QThread | None = None
         self._worker: TrainingWorker | None = None
+        self._stop = threading.Event()
+        self._running = threading.Event()
 
     @property
     def running(self) -> bool:
@@ -193,9 +184,11 @@ class Trainer(QObject):
     def start(self, job: TrainingJob) -> None:
         if self.running:
             raise RuntimeError("a training run is already going")
+        self._stop, self._running = threading.Event(), threading.Event()
+        self._running.set()
         self._thread = QThread()
         self._thread.setObjectName("trainer")
-        self._worker = TrainingWorker(job)
+        self._worker = TrainingWorker(job, self._stop, self._running)
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.run)
         for name in ("log", "data_missing", "progress", "epoch_done", "weights", "paused", "failed"):
@@ -205,16 +198,14 @@ class Trainer(QObject):
         self.started.emit()
 
     def pause(self) -> None:
-        if self._worker is not None:
-            self._worker.pause()
+        self._running.clear()
 
     def resume(self) -> None:
-        if self._worker is not None:
-            self._worker.resume()
+        self._running.set()
 
     def stop(self) -> None:
-        if self._worker is not None:
-            self._worker.request_stop()
+        self._stop.set()
+        self._running.set()  # a paused run wakes up to stop
 
     def shutdown(self) -> None:
         """Stop the run, if any, and wait for its thread to end (the window is closing)."""
