@@ -125,7 +125,8 @@ class TrainingWorker(QObject):
             if isinstance(event, BatchEvent):
                 step = event.step
                 losses.append((event.step, event.loss))
-                if now - last_report >= REPORT_EVERY or event.batch == event.batches or not self.running.is_set():
+                pausing = not self.running.is_set()
+                if now - last_report >= REPORT_EVERY or event.batch == event.batches or pausing:
                     per_step = (now - start - paused_for) / event.step
                     self.progress.emit(Progress(event.epoch, epochs, event.batch, event.batches, event.step,
                                                 event.steps, per_step * (event.steps - event.step), tuple(losses)))
@@ -134,7 +135,7 @@ class TrainingWorker(QObject):
                     name = f"{recipe.name}, learning (epoch {event.epoch}/{epochs})"
                     self.weights.emit(LiveModel(recipe, copy_state(run.result.model), name, accuracy))
                     last_weights = now
-                if not self.running.is_set():
+                if pausing:
                     self.paused.emit(event.step)
                     self.running.wait()
                     paused_for += time.perf_counter() - now

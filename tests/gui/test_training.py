@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from PySide6.QtCore import Qt
@@ -164,8 +165,6 @@ def test_missing_data_says_where_it_looked_and_a_folder_can_be_chosen(make_windo
     with qtbot.waitSignal(window.trainer.finished, timeout=RUN_MS):
         pass
     assert "MNIST not found" in panel.status.text()
-
-    import os
 
     panel.set_data_dir(os.environ["MNIST_DRAW_DATA"])
     assert panel.data_box.isHidden()
