@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import sys
 
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from mnist_draw.paths import APP_NAME
+from mnist_draw.paths import APP_NAME, resource_path
 
 
 def application() -> QApplication:
@@ -18,6 +19,8 @@ def application() -> QApplication:
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(APP_NAME)
     app.setApplicationDisplayName("mnist-draw")
+    app.setDesktopFileName("mnist-draw")  # matches resources/mnist-draw.desktop (the Wayland app id)
+    app.setWindowIcon(QIcon(str(resource_path("icons", "mnist-draw.png"))))
     return app
 
 

@@ -35,3 +35,12 @@ def test_self_test_without_mnist_fails_clearly(tmp_path, trained_model):
     assert done.returncode == 1
     assert done.stdout.strip().startswith(f"self-test FAILED: MNIST not found in {tmp_path}")
     assert "Traceback" not in done.stderr
+
+
+def test_the_app_has_its_icon_and_desktop_name(qtbot):
+    from mnist_draw.gui.app import application
+
+    app = application()
+    assert not app.windowIcon().isNull()
+    assert app.windowIcon().availableSizes()[0].width() >= 256
+    assert app.desktopFileName() == "mnist-draw"

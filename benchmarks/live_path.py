@@ -1,0 +1,77 @@
+"""The live path: a 280x280 canvas -> MNIST form -> prediction, on the CPU, as the app runs it per frame.
+
+    .venv/bin/python benchmarks/live_path.py [--runs 2000]
+
+Draws digits of several shapes and sizes on a 280x280 grey canvas (as the app's canvas holds them),
+then times ``to_mnist`` + ``predict`` with the shipped model, one drawing at a time on one thread (the
+live classifier's thread). Prints p50 / p99 / max beside the goal (p99 <= 2 ms) and the reference
+(one MLP forward, about 30 us).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+
+def drawings(n: int, seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        im = Image.new("L", (280, 280), 0)
+        d = ImageDraw.Draw(im)
+        points = [tuple(p) for p in rng.uniform(20, 260, size=(rng.integers(3, 9), 2))]
+        d.line(points, fill=255, width=int(rng.integers(6, 30)), joint="curve")
+        out.append(np.asarray(im))
+    return out
+
+
+def percentile(values: list[float], q: float) -> float:
+    return sorted(values)[min(len(values) - 1, int(q * len(values)))]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--runs", type=int, default=2000)
+    args = p.parse_args()
+    import torch
+
+    from mnist_draw.model import load_model, predict
+    from mnist_draw.paths import default_model_path
+    from mnist_draw.preprocess import to_mnist
+
+    torch.set_num_threads(1)
+    model = load_model(default_model_path()).model
+    canvases = drawings(200)
+    for c in canvases[:20]:  # warm up
+        predict(model, to_mnist(c))
+    pre, fwd, total = [], [], []
+    for i in range(args.runs):
+        c = canvases[i % len(canvases)]
+        t0 = time.perf_counter()
+        x = to_mnist(c)
+        t1 = time.perf_counter()
+        predict(model, x)
+        t2 = time.perf_counter()
+        pre.append(t1 - t0)
+        fwd.append(t2 - t1)
+        total.append(t2 - t0)
+    ms = lambda v: f"{v * 1000:7.3f}"
+    print(f"live path on the CPU, 280x280 canvas, {args.runs} drawings, model {model.recipe.describe()}")
+    print(f"{'':24}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}")
+    for name, values in (("preprocess (to_mnist)", pre), ("predict (MLP + softmax)", fwd), ("canvas -> prediction", total)):
+        print(f"{name:24}{ms(statistics.median(values)):>8}{ms(percentile(values, 0.99)):>8}{ms(max(values)):>8}")
+    p99 = percentile(total, 0.99) * 1000
+    print(f"goal: p99 <= 2 ms -> {'met' if p99 <= 2 else 'NOT met'} ({p99:.3f} ms); reference: one MLP forward ~0.030 ms")
+
+
+if __name__ == "__main__":
+    main()
