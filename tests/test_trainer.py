@@ -29,7 +29,7 @@ def test_seed002_reproduces_its_published_accuracy(mnist):
 
 # Every preset as published beats chance (10%) by far; seed002 is checked in full above.
 @pytest.mark.slow
-@pytest.mark.parametrize("name, floor", [("linear", 0.90), ("seed001", 0.85), ("seed003", 0.90), ("seed004", 0.90)])
+@pytest.mark.parametrize("name, floor", [("linear", 0.90), ("seed001", 0.85), ("seed003", 0.90), ("seed004", 0.85)])
 def test_every_preset_trains(mnist, name, floor):
     result = fit(preset(name), mnist, device="cpu", seed=0)
     assert result.test_accuracy >= floor, result.history
