@@ -6,8 +6,10 @@ once the window is up, and the model file is loaded there too.
 
 from __future__ import annotations
 
+import signal
 import sys
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -24,6 +26,21 @@ def application() -> QApplication:
     return app
 
 
+SIGNAL_POLL_MS = 200
+
+
+def close_on_sigterm(window) -> None:
+    """On SIGTERM, close the window as its Quit would (training stopped, threads ended, settings kept).
+
+    Python runs signal handlers only between bytecodes, and Qt's event loop runs none while idle, so a
+    timer wakes the interpreter a few times a second to let the handler run.
+    """
+    signal.signal(signal.SIGTERM, lambda signum, frame: window.close())
+    poll = QTimer(window)
+    poll.timeout.connect(lambda: None)
+    poll.start(SIGNAL_POLL_MS)
+
+
 def run_app(model: str | None = None, data: str | None = None, self_test: bool = False) -> int:
     """Open the window (or run the self-test in it) and return the exit status."""
     app = application()
@@ -35,5 +52,6 @@ def run_app(model: str | None = None, data: str | None = None, self_test: bool =
     from mnist_draw.gui.settings import Settings
 
     window = MainWindow(Settings(), model=model, data=data)
+    close_on_sigterm(window)
     window.show()
     return app.exec()

@@ -25,11 +25,14 @@ from PySide6.QtCore import QMimeData, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from mnist_draw.gui import none_guard
+
 PAPER = 255
 INK = 0
 # MNIST strokes are 2-3 pixels wide in a 20-pixel box: about a twelfth of a digit's height.
 DEFAULT_PEN_WIDTH = 1 / 12
 PEN_WIDTHS = (0.02, 0.2)  # the smallest and largest width offered, as shares of the side
+UNDO_LIMIT = 200  # steps of undo kept; older ones are dropped, so a long session's history stays small
 
 
 @dataclass(frozen=True)
@@ -164,10 +167,12 @@ class Canvas(QWidget):
 
     def _commit(self, drawing: Drawing) -> None:
         self._undo.append(self._drawing)
+        del self._undo[:-UNDO_LIMIT]
         self._redo.clear()
         self._show(drawing)
 
     def _show(self, drawing: Drawing) -> None:
+        none_guard.top_up()  # repainting makes hundreds of Qt calls (see none_guard)
         self._drawing = drawing
         self._render()
         self.history_changed.emit()
