@@ -25,7 +25,6 @@ from PySide6.QtCore import QMimeData, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from mnist_draw.gui import none_guard
 
 PAPER = 255
 INK = 0
@@ -172,7 +171,6 @@ class Canvas(QWidget):
         self._show(drawing)
 
     def _show(self, drawing: Drawing) -> None:
-        none_guard.top_up()  # repainting makes hundreds of Qt calls (see none_guard)
         self._drawing = drawing
         self._render()
         self.history_changed.emit()

@@ -18,7 +18,6 @@ from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QSizePolicy, QSlider, QSplitter,
                                QToolBar, QWidget)
 
-from mnist_draw.gui import none_guard
 from mnist_draw.gui.canvas import DEFAULT_PEN_WIDTH, PEN_WIDTHS, Canvas
 from mnist_draw.gui.classifier import Guess, LiveClassifier, LiveModel
 from mnist_draw.gui.prediction_view import PredictionView
@@ -75,9 +74,6 @@ class MainWindow(QMainWindow):
         self.split.setSizes([560, 300])
         self._restore_layout()
 
-        self._none_guard = QTimer(self)  # see none_guard: PySide6 calls wear None's references down
-        self._none_guard.timeout.connect(none_guard.top_up)
-        self._none_guard.start(50)
 
         self._frame = QTimer(self)
         self._frame.setSingleShot(True)

@@ -131,7 +131,7 @@ def test_a_dropped_image_file_is_classified(window, mnist, tmp_path, current_gue
     mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "dropped.png"))])
     where = canvas_point(window.canvas, 0.5, 0.5)
     buttons, keys = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    enter = QDragEnterEvent(where, Qt.DropAction.CopyAction, mime, buttons, keys)
+    enter = QDragEnterEvent(where.toPoint(), Qt.DropAction.CopyAction, mime, buttons, keys)
     QApplication.sendEvent(window.canvas, enter)
     assert enter.isAccepted()
     drop = QDropEvent(where, Qt.DropAction.CopyAction, mime, buttons, keys)
