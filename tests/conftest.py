@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from _support import ROOT
+
 SHARED_MNIST = ROOT.parent / "shared" / "mnist"
 
 if "MNIST_DRAW_DATA" not in os.environ and SHARED_MNIST.is_dir():
@@ -45,12 +44,3 @@ def small_model_file(small_model, tmp_path_factory):
     path = tmp_path_factory.mktemp("models") / "small.safetensors"
     save_model(path, small_model.model, result_metadata(small_model))
     return path
-
-
-def run_cli(*args: str, env: dict | None = None, timeout: float = 300):
-    """Run a console entry point of ours (python -m ...) and return the CompletedProcess."""
-    import subprocess
-
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=full_env, timeout=timeout,
-                          cwd=ROOT)

@@ -4,7 +4,7 @@ import ast
 import subprocess
 import sys
 
-from conftest import ROOT
+from _support import ROOT
 
 CORE = ["mnist_draw/model.py", "mnist_draw/preprocess.py", "mnist_draw/paths.py", "mnist_draw/atomic.py"]
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import run_cli
+from _support import run_cli
 
 
 def _assert_one_line_error(proc):

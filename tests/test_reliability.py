@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, run_cli
+from _support import ROOT, run_cli
 from mnist_draw.model import build_model, load_model, preset, save_model
 
 

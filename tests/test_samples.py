@@ -5,7 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import run_cli
+from _support import run_cli
 from mnist_draw.model import predict, save_model
 from mnist_draw.samples import count_samples, delete_sample, list_samples, load_samples, save_sample
 from trainer.personal import accuracy_on, personal_run, repeats_for

@@ -1,0 +1,17 @@
+"""Helpers the test modules import (a plain module: ``conftest`` is ambiguous with tests/gui/conftest.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: float = 300):
+    """Run a console entry point of ours (python -m ...) and return the CompletedProcess."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=full_env, timeout=timeout,
+                          cwd=ROOT)
