@@ -72,10 +72,9 @@ def main() -> None:
     p.add_argument("--data", default=os.environ.get("MNIST_DRAW_DATA", "../shared/mnist"))
     args = p.parse_args()
     device = torch.device(args.device)
-    from mnist_draw.paths import mnist_root
-    from trainer.data import _normalise_root
+    from trainer.data import load_mnist
 
-    root = str(_normalise_root(mnist_root(args.data)[0]))
+    root = str(load_mnist(args.data, download=False).root)
     print(f"seed002 epoch time on {device} ({platform.processor() or platform.machine()}, "
           f"{torch.get_num_threads()} threads, torch {torch.__version__})")
     pub, pub_acc = published_epoch_seconds(root, device, args.epochs)

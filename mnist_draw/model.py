@@ -34,6 +34,7 @@ from torch import nn
 
 from mnist_draw import __version__
 from mnist_draw.atomic import atomic_write_bytes
+from mnist_draw.errors import one_line
 
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
@@ -339,13 +340,13 @@ def model_from_bytes(data: bytes, device: str | torch.device = "cpu", source: st
         meta = json.loads(raw_meta)
         recipe = Recipe.from_dict(meta["recipe"])
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(f"{source}: the model's description is damaged ({_one_line(exc)})") from None
+        raise ModelFileError(f"{source}: the model's description is damaged ({one_line(exc)})") from None
     if meta.get("format") != FORMAT:
         raise ModelFileError(f"{source}: not an mnist-draw model (format {meta.get('format')!r})")
     try:
         tensors = load(data)
     except Exception as exc:  # safetensors raises its own error types for damaged files
-        raise ModelFileError(f"{source}: the weights are damaged or truncated ({_one_line(exc)})") from None
+        raise ModelFileError(f"{source}: the weights are damaged or truncated ({one_line(exc)})") from None
 
     model = MLP(recipe)
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
@@ -369,11 +370,6 @@ def model_from_bytes(data: bytes, device: str | torch.device = "cpu", source: st
     model.load_state_dict({k: v.float() for k, v in tensors.items()})
     model.eval()
     return LoadedModel(model.to(device), recipe, meta, None)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def copy_state(model: nn.Module) -> dict[str, torch.Tensor]:

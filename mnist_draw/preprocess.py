@@ -37,6 +37,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
+from mnist_draw.errors import one_line
+
 FRAME = 28
 BOX = 20
 CENTRE = 14.0  # MNIST's centre of mass, measured on the test set: (13.99, 14.01)
@@ -77,7 +79,7 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     except Image.DecompressionBombError:
         raise ImageError(f"{path}: image too large to decode safely") from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"{path}: cannot read image ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+        raise ImageError(f"{path}: cannot read image ({one_line(exc)})") from None
 
 
 def image_to_array(im: Image.Image) -> np.ndarray:

@@ -6,7 +6,8 @@ import sys
 
 from _support import ROOT
 
-CORE = ["mnist_draw/model.py", "mnist_draw/preprocess.py", "mnist_draw/paths.py", "mnist_draw/atomic.py"]
+CORE = ["mnist_draw/model.py", "mnist_draw/preprocess.py", "mnist_draw/paths.py", "mnist_draw/atomic.py",
+        "mnist_draw/errors.py", "mnist_draw/samples.py"]
 
 
 def imported_modules(path):

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from mnist_draw.errors import one_line
 from mnist_draw.paths import DATA_ENV, mnist_root
 
 RAW_FILES = (
@@ -93,7 +94,7 @@ def _load_cpu(root_str: str, source: str, download: bool) -> Mnist:
             MNIST(str(root), train=False, download=True)
         except Exception as exc:  # network errors, read-only folders, bad mirrors: all end the same way
             raise DataError(
-                f"could not download MNIST into {root} ({_reason(exc)}); pass --data DIR or set {DATA_ENV} "
+                f"could not download MNIST into {root} ({one_line(exc)}); pass --data DIR or set {DATA_ENV} "
                 f"to a folder holding MNIST/raw/*-ubyte"
             ) from None
     try:
@@ -102,7 +103,7 @@ def _load_cpu(root_str: str, source: str, download: bool) -> Mnist:
         tensors = (train.data, train.targets, test.data, test.targets)
     except Exception as exc:
         raise DataError(
-            f"the MNIST files in {root / 'MNIST' / 'raw'} are damaged ({_reason(exc)}); delete them to "
+            f"the MNIST files in {root / 'MNIST' / 'raw'} are damaged ({one_line(exc)}); delete them to "
             f"download again, or point --data / {DATA_ENV} at a good copy"
         ) from None
     _check(tensors, root)
@@ -118,8 +119,3 @@ def _check(tensors: tuple[torch.Tensor, ...], root: Path) -> None:
     for y, name in ((train_y, RAW_FILES[1]), (test_y, RAW_FILES[3])):
         if int(y.min()) < 0 or int(y.max()) > 9:
             raise DataError(f"{root / 'MNIST' / 'raw' / name} holds labels outside 0..9; the file is damaged")
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -27,6 +27,7 @@ from typing import Callable, Iterator
 import torch
 import torch.nn.functional as F
 
+from mnist_draw.errors import one_line
 from mnist_draw.model import MLP, Recipe, build_model
 from trainer.augment import augment
 from trainer.data import Mnist
@@ -88,7 +89,7 @@ def cuda_unavailable_reason() -> str | None:
         if not torch.cuda.is_available() or torch.cuda.device_count() == 0:
             return "no NVIDIA GPU (or driver) was found"
     except Exception as exc:  # a broken driver install raises here
-        return f"CUDA failed to start ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+        return f"CUDA failed to start ({one_line(exc)})"
     return None
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from mnist_draw.errors import one_line
 from mnist_draw.gui.classifier import LiveModel
 
 REPORT_EVERY = 0.04  # seconds between progress signals
@@ -60,11 +61,6 @@ class Outcome:
     epochs: int
     accuracy: float | None
     seconds: float
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 class TrainingWorker(QObject):
