@@ -130,6 +130,37 @@ def test_sigterm_during_training_writes_nothing_and_keeps_the_old_model(tmp_path
     assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]
 
 
+SLOW_DISK = """
+import os, sys, time
+real_fsync = os.fsync
+def slow_fsync(fd):  # a slow disk: the save takes seconds, long enough to be interrupted in the middle
+    print("saving", flush=True)
+    time.sleep(2)
+    real_fsync(fd)
+os.fsync = slow_fsync
+from trainer.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_sigterm_during_the_save_finishes_the_save_and_leaves_no_partial_file(tmp_path):
+    out = tmp_path / "model.safetensors"
+    save_model(out, build_model(preset("linear"), seed=0))
+    before = out.read_bytes()
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_DISK, "--preset", "seed002", "--epochs", "1",
+                             "--train-limit", "2000", "--no-download", "--json", "--out", str(out)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = [proc.stdout.readline(), proc.stdout.readline()]
+    assert '"epoch": 1' in lines[0] and lines[1] == "saving\n", lines
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    assert "SIGTERM came during the save; the save was finished first" in stderr and "Traceback" not in stderr
+    assert out.read_bytes() != before
+    assert load_model(out).recipe.hidden == preset("seed002").hidden  # the whole new model, not a part
+    assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]
+
+
 def test_a_full_disk_during_save_keeps_the_old_model(tmp_path):
     out = tmp_path / "model.safetensors"
     save_model(out, build_model(preset("linear"), seed=0))
@@ -156,3 +187,48 @@ def test_permission_denied_on_save_is_a_clear_error(tmp_path):
     assert proc.returncode == 1
     assert "could not save the model" in _one_line_error(proc)[-1]
     assert list(locked.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------------------- devices
+
+
+def test_cuda_failing_during_a_run_goes_on_on_the_cpu_and_says_so(mnist, monkeypatch):
+    """Without a GPU, CUDA fails at the run's first touch of it (a real failure: no driver); with one,
+    a failure is injected at the start of the second epoch, as a driver reset would cause. Either way
+    the run finishes on the CPU, says so once, and loses no finished epoch."""
+    import torch
+
+    from trainer import loop
+
+    run = loop.TrainingRun(preset("seed002").replace(epochs=2), mnist, device=torch.device("cuda"), seed=0,
+                           train_limit=3000)
+    if torch.cuda.is_available():
+        real = loop.train_one_epoch
+
+        def failing(*args, **kwargs):
+            if run.device.type == "cuda" and run._saved is not None:
+                raise RuntimeError("CUDA error: an illegal memory access was encountered (injected)")
+            yield from real(*args, **kwargs)
+
+        monkeypatch.setattr(loop, "train_one_epoch", failing)
+    events = list(run)
+    moves = [e for e in events if isinstance(e, loop.DeviceEvent)]
+    assert len(moves) == 1, moves
+    assert moves[0].message.startswith("CUDA failed (") and "training goes on on the CPU" in moves[0].message
+    assert "\n" not in moves[0].message
+    assert run.result.device.type == "cpu" and next(run.result.model.parameters()).device.type == "cpu"
+    assert [e.epoch for e in events if isinstance(e, loop.EpochEvent)] == [1, 2]
+    assert [e.epoch for e in run.result.history] == [1, 2]
+    assert run.result.test_accuracy > 0.8
+
+
+def test_only_gpu_failures_are_taken_for_gpu_failures():
+    import torch
+
+    from trainer.loop import TrainingDiverged, is_device_failure
+
+    assert is_device_failure(torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
+    assert is_device_failure(RuntimeError("CUDA error: unspecified launch failure"))
+    assert not is_device_failure(TrainingDiverged("the loss became nan at step 3: learning rate too high"))
+    assert not is_device_failure(ValueError("hidden sizes must be positive"))
+    assert not is_device_failure(RuntimeError("mat1 and mat2 shapes cannot be multiplied (64x784 and 100x10)"))

@@ -138,6 +138,28 @@ def test_augmentation_distorts_within_bounds(mnist):
     assert torch.equal(augment(x, "none", g), x)
 
 
+def test_flags_are_drawn_on_ones_only_at_their_top_left(mnist):
+    from trainer.augment import add_flags
+
+    g = torch.Generator().manual_seed(0)
+    x = mnist.test_x[:1000].float() / 255
+    y = mnist.test_y[:1000]
+    out = add_flags(x, y, 1.0, g)
+    changed = (out != x).flatten(1).any(1)
+    assert torch.equal(changed, y == 1)  # every 1 got a flag, nothing else changed
+    assert torch.all(out >= x)  # a flag only adds ink
+    for before, after in zip(x[y == 1][:50], out[y == 1][:50]):
+        added = (after - before).clamp_min(0)
+        ys, xs = added.nonzero(as_tuple=True)
+        ink_y, ink_x = (before > 0.5).nonzero(as_tuple=True)
+        top = int(ink_y.min())
+        top_x = ink_x[ink_y == top].float().mean()
+        assert ys.float().mean() < (top + int(ink_y.max())) / 2  # in the upper half of the 1
+        assert xs.float().mean() < top_x  # hanging to the left of its top
+        assert 3 < added.sum() < 40  # a short stroke, not a bar across the digit
+    assert torch.equal(add_flags(x, y, 0.0, g), x)
+
+
 def test_missing_data_without_download_names_both_ways(tmp_path):
     with pytest.raises(DataError) as info:
         load_mnist(tmp_path / "empty", download=False)

@@ -3,7 +3,8 @@
 Start from a preset (``--preset seed002``) and change any part of it with the other options. On a
 terminal a progress bar shows the run; with ``--json`` stdout carries exactly one JSON object per epoch
 and nothing else, for scripts. Exit status: 0 done, 1 training failed (e.g. the loss diverged),
-2 bad arguments, data or model file, 130 interrupted (Ctrl+C or SIGTERM; nothing is written).
+2 bad arguments, data or model file, 130 interrupted (Ctrl+C or SIGTERM; nothing is written). A SIGTERM
+that comes while the model is being saved lets the save finish (a fraction of a second), then exits 0.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ def _run(args: argparse.Namespace) -> int:
     from mnist_draw.model import ModelFileError, load_model, save_model
     from mnist_draw.paths import default_model_path, models_dir
     from trainer.data import DataError, load_mnist
-    from trainer.loop import BatchEvent, TrainingDiverged, TrainingRun, default_threads, evaluate, \
+    from trainer.loop import BatchEvent, DeviceEvent, TrainingDiverged, TrainingRun, default_threads, evaluate, \
         result_metadata, resolve_device
 
     try:
@@ -148,8 +149,8 @@ def _run(args: argparse.Namespace) -> int:
         _say(f"mnist-train: error: --out {out} is a folder; give a file name")
         return EXIT_USAGE
 
-    try:
-        data = load_mnist(args.data, download=not args.no_download, device=device)
+    try:  # kept on the CPU: the run copies it to the GPU, and goes back to this copy if the GPU fails
+        data = load_mnist(args.data, download=not args.no_download)
     except DataError as exc:
         _say(f"mnist-train: error: {exc}")
         return EXIT_USAGE
@@ -184,6 +185,9 @@ def _run(args: argparse.Namespace) -> int:
                 if event.batch % 20 == 0:
                     bar.set_postfix_str(f"epoch {event.epoch} loss {event.loss:.4f}", refresh=False)
                 continue
+            if isinstance(event, DeviceEvent):
+                bar.write(f"mnist-train: {event.message}", file=sys.stderr)
+                continue
             if args.json:
                 print(json.dumps(event.to_json()), flush=True)
             else:
@@ -196,19 +200,23 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     finally:
         bar.close()
-        signal.signal(signal.SIGTERM, previous)
     result = run.result
     if result is None or result.cancelled:
+        signal.signal(signal.SIGTERM, previous)
         _say("mnist-train: stopped before the end; nothing was saved")
         return EXIT_INTERRUPTED
     meta = result_metadata(result)
     if before is not None:
         meta.update(test_accuracy_before=before, personal_samples=len(samples_y))
-    try:
+    try:  # SIGTERM still only sets `cancel`: a save, once begun, is finished (it takes well under a second)
         save_model(out, result.model, meta)
     except OSError as exc:
         _say(f"mnist-train: error: could not save the model to {out} ({exc.strerror or exc}); nothing was written")
         return EXIT_FAILED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if cancel.is_set():
+        _say("mnist-train: SIGTERM came during the save; the save was finished first")
     if before is not None:
         _say(f"MNIST test accuracy before {before:.2%}, after {result.test_accuracy:.2%}")
     _say(f"saved {out} (test accuracy {result.test_accuracy:.2%})")

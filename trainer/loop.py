@@ -10,6 +10,11 @@ Stopping is a ``threading.Event`` checked before every batch, so Stop takes effe
 even though the loop never returns to an event loop. A loss that becomes NaN or infinite stops the run
 with :class:`TrainingDiverged`, whose message says what usually causes it: a learning rate too high.
 
+A GPU can fail in the middle of a run: out of memory because another program took it, a driver reset,
+an unplugged eGPU. Then the run does not die: it goes back to the state saved (on the CPU) at the end
+of the last finished epoch, yields a :class:`DeviceEvent` that says what happened, and carries on on
+the CPU. At most one epoch's work is done again; nothing already finished is lost.
+
 The loop itself is as plain as pytorch/examples' ``mnist/main.py``: :func:`train_one_epoch` and
 :func:`evaluate`. What makes it fast is the data: MNIST lives on the device as one tensor (see
 :mod:`trainer.data`) and a batch is a slice of a random permutation.
@@ -60,6 +65,14 @@ class EpochEvent:
                 "test_accuracy": round(self.test_accuracy, 6), "seconds": round(self.seconds, 4)}
 
 
+@dataclass(frozen=True)
+class DeviceEvent:
+    """The run moved to another device (CUDA failed); ``message`` says why, in one line."""
+
+    message: str
+    device: str
+
+
 @dataclass
 class FitResult:
     model: MLP
@@ -106,6 +119,18 @@ def resolve_device(name: str) -> tuple[torch.device, str | None]:
     if name == "auto":
         return torch.device("cpu"), None
     return torch.device("cpu"), f"CUDA was asked for but {reason}; training on the CPU instead"
+
+
+def is_device_failure(exc: BaseException) -> bool:
+    """True for errors that mean the GPU (or its driver) failed, not that the recipe or data are bad."""
+    if isinstance(exc, torch.cuda.OutOfMemoryError):
+        return True
+    accelerator_error = getattr(torch, "AcceleratorError", None)
+    if accelerator_error is not None and isinstance(exc, accelerator_error):
+        return True
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and any(
+        word in text for word in ("CUDA", "cuda", "cuDNN", "CUBLAS", "NVIDIA", "device-side", "GPU"))
 
 
 def default_threads(leave_for_gui: bool) -> int:
@@ -163,7 +188,7 @@ def train_one_epoch(model, optimizer, scheduler, loss_fn, x, y, recipe: Recipe, 
             idx = order[b * bs : (b + 1) * bs]
         xb, yb = x[idx], y[idx]
         if recipe.augment != "none":
-            xb = augment(xb, recipe.augment, generator)
+            xb = augment(xb, recipe.augment, generator, yb)
         loss = loss_fn(model(xb), yb)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -196,12 +221,13 @@ class TrainingRun:
             self.device, self.device_note = device, None
         self.data = data
         self.seed = seed
-        self.init = init
+        self.init = None if init is None else {k: v.detach().to("cpu", copy=True) for k, v in init.items()}
         self.cancel = cancel or threading.Event()
         self.train_limit = train_limit
         self.extra = extra
         self.threads = threads
         self.result: FitResult | None = None
+        self._saved: _Saved | None = None
 
     def planned_steps(self) -> int:
         total = self._steps_per_epoch() * self.recipe.epochs
@@ -219,8 +245,24 @@ class TrainingRun:
             n += len(self.extra[1]) * self.extra[2]
         return n
 
-    def __iter__(self) -> Iterator[BatchEvent | EpochEvent]:
-        recipe, dev = self.recipe, self.device
+    def __iter__(self) -> Iterator[BatchEvent | EpochEvent | DeviceEvent]:
+        saved = None
+        while True:
+            try:
+                yield from self._train(self.device, saved)
+                return
+            except Exception as exc:
+                if self.device.type != "cuda" or not is_device_failure(exc):
+                    raise
+                saved = self._saved
+                self.device = torch.device("cpu")
+                again = f"from the end of epoch {saved.epoch}" if saved is not None else "from the start"
+                self.device_note = f"CUDA failed ({one_line(exc)}); training goes on on the CPU, {again}"
+                yield DeviceEvent(self.device_note, str(self.device))
+
+    def _train(self, dev: torch.device, saved: _Saved | None) -> Iterator[BatchEvent | EpochEvent]:
+        recipe = self.recipe
+        self._saved = saved
         if self.threads:
             torch.set_num_threads(self.threads)
         if self.seed is not None:
@@ -238,19 +280,26 @@ class TrainingRun:
             y = torch.cat([y, ey.to(dev, torch.int64).repeat(repeat)])
 
         model = build_model(recipe, seed=self.seed)
-        if self.init is not None:
+        if saved is not None:
+            model.load_state_dict(saved.model)
+        elif self.init is not None:
             model.load_state_dict(self.init)
         model.to(dev)
         optimizer = make_optimizer(recipe, model.parameters())
         steps = self.planned_steps()
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps) \
             if recipe.schedule == "cosine" else None
+        if saved is not None:
+            optimizer.load_state_dict(saved.optimizer)
+            if scheduler is not None:
+                scheduler.load_state_dict(saved.scheduler)
         loss_fn = loss_function(recipe)
-        result = FitResult(model, recipe, dev)
+        result = FitResult(model, recipe, dev, list(saved.history) if saved else [])
         self.result = result
-        start = time.perf_counter()
-        step, epochs = 0, self.planned_epochs()
-        for epoch in range(1, epochs + 1):
+        start = time.perf_counter() - (saved.seconds if saved else 0.0)
+        step, done = (saved.step, saved.epoch) if saved else (0, 0)
+        epochs = self.planned_epochs()
+        for epoch in range(done + 1, epochs + 1):
             t0 = time.perf_counter()
             total, count = 0.0, 0
             for batch, batches, loss in train_one_epoch(model, optimizer, scheduler, loss_fn, x, y, recipe,
@@ -270,9 +319,39 @@ class TrainingRun:
             accuracy = evaluate(model, data.test_x, data.test_y)
             event = EpochEvent(epoch, epochs, total / max(1, count), accuracy, time.perf_counter() - t0)
             result.history.append(event)
+            if dev.type != "cpu":  # what a GPU failure in a later epoch goes back to
+                self._saved = _Saved.of(epoch, step, model, optimizer, scheduler, result,
+                                        time.perf_counter() - start)
             yield event
         model.eval()
         result.seconds = time.perf_counter() - start
+
+
+@dataclass(frozen=True)
+class _Saved:
+    """Where a run stood at the end of an epoch, on the CPU, to go on from if the GPU fails."""
+
+    epoch: int
+    step: int
+    model: dict
+    optimizer: dict
+    scheduler: dict | None
+    history: tuple
+    seconds: float
+
+    @classmethod
+    def of(cls, epoch, step, model, optimizer, scheduler, result, seconds) -> _Saved:
+        def to_cpu(value):
+            if isinstance(value, torch.Tensor):
+                return value.detach().to("cpu", copy=True)
+            if isinstance(value, dict):
+                return {k: to_cpu(v) for k, v in value.items()}
+            if isinstance(value, (list, tuple)):
+                return type(value)(to_cpu(v) for v in value)
+            return value
+
+        return cls(epoch, step, to_cpu(model.state_dict()), to_cpu(optimizer.state_dict()),
+                   scheduler.state_dict() if scheduler is not None else None, tuple(result.history), seconds)
 
 
 def fit(recipe: Recipe, data: Mnist, *, on_batch: Callable[[BatchEvent], None] | None = None,
