@@ -45,6 +45,7 @@ CENTRE = 14.0  # MNIST's centre of mass, measured on the test set: (13.99, 14.01
 INK_THRESHOLD = 0.02  # ink below this (after removing the paper's colour) is noise
 MAX_PIXELS = 40_000_000  # refuse bigger images before decoding them (a 20000x20000 PNG needs 1.6 GB)
 WORK_SIDE = 1024  # larger pictures are shrunk to this first: plenty for a 20x20 result
+REPEN_SIDE = 64  # a pen is redrawn on a copy of the crop this big (longer side): 3x the 20x20 box
 # Stroke width after scaling into the 20x20 box, as :func:`stroke_width` measures it on MNIST's test
 # digits: 2nd percentile 1.73, median 2.31, 98th percentile 3.78 pixels. Outside [THIN, THICK] (about
 # one MNIST digit in 25) the pen is redrawn to the nearer limit; inside, nothing changes.
@@ -201,22 +202,42 @@ def stroke_width(ink: np.ndarray) -> float:
     return 2.0 * float(ink.sum()) / outline if outline > 0 else 0.0
 
 
-def _repen(crop: np.ndarray, radius: float) -> np.ndarray:
-    """The same strokes with a pen ``2 * radius`` pixels wider (radius > 0) or narrower (radius < 0)."""
-    ink = crop >= 0.5
-    if radius > 0:
-        pad = int(np.ceil(radius)) + 2
-        ink = np.pad(ink, pad)
-        distance = ndimage.distance_transform_edt(~ink)  # how far each pixel is from the ink
-        grown = np.clip(radius + 0.5 - distance, 0.0, 1.0).astype(np.float32)
-        out = np.maximum(grown, np.pad(crop, pad))
-    else:
-        depth = ndimage.distance_transform_edt(np.pad(ink, 1))[1:-1, 1:-1]  # how deep inside the ink
-        out = np.minimum(np.clip(depth + radius + 0.5, 0.0, 1.0).astype(np.float32), crop)
-        if out.max() < 0.5:  # never erase the drawing: keep it as it was
-            return crop
-    rows, cols = np.flatnonzero(out.any(axis=1)), np.flatnonzero(out.any(axis=0))
-    return out[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+class _Repen:
+    """Redraw a cropped digit's strokes with a wider or narrower round pen.
+
+    The distance transforms (how far each pixel lies from the ink; how deep each ink pixel lies inside
+    it) depend only on where the ink is, not on the new pen, so they are computed once and every pen
+    width tried is then a cheap threshold of them. They are computed on a copy of the crop at most
+    ``REPEN_SIDE`` pixels on its longer side: three times the 20-pixel box is plenty, and it keeps the
+    cost of the transforms (which grows with the pixel count) small, whatever the canvas size.
+    """
+
+    def __init__(self, crop: np.ndarray):
+        h, w = crop.shape
+        if max(h, w) > REPEN_SIDE:
+            scale = REPEN_SIDE / max(h, w)
+            size = (max(1, round(w * scale)), max(1, round(h * scale)))
+            small = np.asarray(Image.fromarray(crop, mode="F").resize(size, Image.Resampling.BOX), np.float32)
+            crop = small / small.max() if small.max() > 0 else small
+        self.crop = crop
+        self.pad = max(3, int(np.ceil(0.25 * max(crop.shape))))  # the widest growth allowed, in pixels
+        # A hair-thin line shrinks to a faint one: count faint pixels as ink when growing the pen.
+        grow_from = np.pad(crop >= 0.25, self.pad)
+        self.outside = ndimage.distance_transform_edt(~grow_from)  # how far each pixel is from the ink
+        self.inside = ndimage.distance_transform_edt(np.pad(crop >= 0.5, 1))[1:-1, 1:-1]  # how deep in it
+
+    def __call__(self, radius: float) -> np.ndarray:
+        """The strokes with a pen ``2 * radius`` pixels (of this crop) wider, or narrower if negative."""
+        if radius > 0:
+            radius = min(radius, self.pad - 1.0)
+            grown = np.clip(radius + 0.5 - self.outside, 0.0, 1.0).astype(np.float32)
+            out = np.maximum(grown, np.pad(self.crop, self.pad))
+        else:
+            out = np.minimum(np.clip(self.inside + radius + 0.5, 0.0, 1.0).astype(np.float32), self.crop)
+            if out.max() < 0.5:  # never erase the drawing: keep it as it was
+                return self.crop
+        rows, cols = np.flatnonzero(out.any(axis=1)), np.flatnonzero(out.any(axis=0))
+        return out[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
 def normalise_stroke_width(crop: np.ndarray, thin: float = THIN, thick: float = THICK) -> np.ndarray:
@@ -230,12 +251,11 @@ def normalise_stroke_width(crop: np.ndarray, thin: float = THIN, thick: float = 
     width = stroke_width(boxed)
     if thin <= width <= thick or min(boxed.shape) <= 2:  # MNIST-wide already, or a bare line: leave it
         return boxed
-    original, radius = crop, 0.0
+    repen, radius = _Repen(crop), 0.0
     for _ in range(4):
         target = min(max(width, thin), thick)
-        radius += (target - width) / 2 / (BOX / max(crop.shape))
-        crop = _repen(original, radius)
-        boxed = _fit_box(crop)
+        radius += (target - width) / 2 / (BOX / max(repen.crop.shape))
+        boxed = _fit_box(repen(radius))
         width = stroke_width(boxed)
         if thin - 0.1 <= width <= thick + 0.1:
             break
