@@ -378,8 +378,16 @@ def copy_state(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def model_from_state(recipe: Recipe, state: dict[str, torch.Tensor]) -> MLP:
-    model = MLP(recipe)
-    model.load_state_dict(state)
+    """An MLP (in eval mode) that uses ``state``'s tensors as its weights: no copy, no random init.
+
+    The network is built on PyTorch's "meta" device (shapes only, no memory) and then takes the given
+    tensors as its parameters, so handing a model to the live classifier costs next to nothing.
+    The model shares memory with ``state``: train a copy (``copy_state``), not this.
+    """
+    with torch.device("meta"):
+        model = MLP(recipe)
+    model.load_state_dict(state, assign=True)
+    model.requires_grad_(False)
     model.eval()
     return model
 
