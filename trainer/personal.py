@@ -4,8 +4,8 @@ A few dozen drawings are nothing next to 60,000 MNIST digits, and training on th
 the network forget the rest ("catastrophic forgetting"). So the run mixes them with *replayed* MNIST:
 each epoch shows a slice of MNIST plus every personal sample repeated often enough that they make up
 about a fifth of what the network sees. A small learning rate and a few epochs nudge the existing
-weights instead of starting over; MNIST test accuracy is measured before and after, so the cost is
-visible.
+weights instead of starting over. :func:`scores` measures MNIST test accuracy and the accuracy on the
+samples themselves, before and after, so both the cost and the gain are visible.
 """
 
 from __future__ import annotations
@@ -53,3 +53,11 @@ def personal_run(model: MLP, samples_x: np.ndarray, samples_y: np.ndarray, data:
 def accuracy_on(model: MLP, data: Mnist) -> float:
     device = next(model.parameters()).device
     return evaluate(model, data.test_x.to(device), data.test_y.to(device))
+
+
+def scores(model: MLP, data: Mnist, samples_x: np.ndarray, samples_y: np.ndarray) -> tuple[float, float]:
+    """``(MNIST test accuracy, accuracy on the personal samples)``: what fine-tuning costs, and what it gains."""
+    device = next(model.parameters()).device
+    x = torch.as_tensor(samples_x, dtype=torch.float32, device=device)
+    y = torch.as_tensor(samples_y, dtype=torch.int64, device=device)
+    return accuracy_on(model, data), evaluate(model, x, y)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QS
 from mnist_draw.gui.canvas import DEFAULT_PEN_WIDTH, PEN_WIDTHS, Canvas
 from mnist_draw.gui.classifier import Guess, LiveClassifier, LiveModel
 from mnist_draw.gui.prediction_view import PredictionView
+from mnist_draw.gui.samples_view import PersonalSamples
 from mnist_draw.gui.settings import Settings
 from mnist_draw.gui.trainer_panel import TrainerPanel
 from mnist_draw.gui.training import Outcome, Trainer
@@ -92,6 +93,8 @@ class MainWindow(QMainWindow):
         self.trainer.finished.connect(self._training_finished)
         self.trainer.finished.connect(self._update_actions)
         self.trainer.started.connect(self._training_started)
+        self.classifier.model_changed.connect(self.trainer_panel.set_live_model)
+        self.samples = PersonalSamples(self)  # digit keys, bar clicks, the count, Samples ▸ My samples…
 
         path = starting_model(model, settings)
         if path is None:
@@ -184,6 +187,12 @@ class MainWindow(QMainWindow):
     def _canvas_changed(self) -> None:
         if not self._frame.isActive():
             self._frame.start()
+
+    def read_now(self) -> None:
+        """Hand the drawing to the classifier now rather than at the next frame (a sample is being kept)."""
+        if self._frame.isActive():
+            self._frame.stop()
+            self.classifier.classify(self.canvas.snapshot())
 
     def guess_is_current(self) -> bool:
         """True when the guess shown is of the drawing as it is now, by the model that is live now."""

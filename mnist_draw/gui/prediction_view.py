@@ -4,13 +4,16 @@ On the left, the guessed digit in large type with its confidence (or "not sure" 
 likely digits, when the top probability is low: a guess that hides its doubt teaches the wrong
 thing), and under it the 28x28 picture the network really gets after preprocessing, enlarged so that
 every pixel shows. On the right, one bar per digit 0-9 with its probability. Below, which model is
-live and how it scored on MNIST's test set.
+live and how it scored on MNIST's test set, and how many personal samples the user has saved.
+
+The bars are also how the user tells the network the right answer: clicking digit d's row emits
+``chosen(d)``, and the window keeps the drawing as a personal sample of d (as pressing the key d does).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -22,13 +25,28 @@ ACCENT = QColor(40, 110, 200)
 
 
 class ProbabilityBars(QWidget):
-    """Ten horizontal bars, one per digit, the most likely one highlighted."""
+    """Ten horizontal bars, one per digit, the most likely one highlighted; clicking a row chooses its digit."""
+
+    chosen = Signal(int)  # the digit whose row was clicked
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.probabilities: tuple[float, ...] = ()
         self.setMinimumSize(180, 200)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip("Click the right digit to keep the drawing as a sample of it (or press its key)")
+
+    def row_rect(self, digit: int) -> QRectF:
+        """Where digit's row is drawn."""
+        row = self.height() / 10
+        return QRectF(0, digit * row, self.width(), row)
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return super().mousePressEvent(event)
+        digit = int(event.position().y() * 10 // max(1, self.height()))
+        self.chosen.emit(min(9, max(0, digit)))
 
     def set_probabilities(self, probabilities: tuple[float, ...]) -> None:
         self.probabilities = probabilities
@@ -114,6 +132,11 @@ class PredictionView(QWidget):
         model_font = QFont(self.font())
         model_font.setBold(True)
         self.model_label.setFont(model_font)
+        self.samples_label = QLabel()
+        self.samples_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.samples_label.setToolTip("Your drawings kept with the right digit: press a digit key or click its "
+                                      "bar to add one; Samples ▸ My samples… to see them")
+        self.set_sample_count(0)
 
         guess = QVBoxLayout()
         guess.addWidget(self.digit)
@@ -128,6 +151,10 @@ class PredictionView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(columns, 1)
         layout.addWidget(self.model_label)
+        layout.addWidget(self.samples_label)
+
+    def set_sample_count(self, count: int) -> None:
+        self.samples_label.setText(f"My samples: {count}")
 
     def set_model(self, model: LiveModel | None) -> None:
         if model is None:
