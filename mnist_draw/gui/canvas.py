@@ -144,7 +144,12 @@ class Canvas(QWidget):
 
         if image.isNull():
             raise ImageError("the picture is empty")
-        self._commit(Drawing(background=ink_on_paper(image_to_array(image))))
+        self.put_pixels(image_to_array(image))
+
+    def put_pixels(self, picture: np.ndarray) -> None:
+        """Put a picture given as an array on the canvas (an MNIST digit, white on black, becomes black
+        ink on white paper); raises ImageError with a one-line reason."""
+        self._commit(Drawing(background=ink_on_paper(picture)))
 
     def put_mime(self, mime: QMimeData) -> bool:
         """Take a picture from a drop or the clipboard: image data, or an image file's URL."""

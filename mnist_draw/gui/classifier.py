@@ -11,6 +11,9 @@ and the recipe: never the model being trained, which lives in the trainer's thre
 GPU. A new model (a file to load, weights from a training run) reaches the worker the same way as a
 picture, and the current picture is read again with it.
 
+With the guess come the activations of every hidden layer for this picture (``Guess.hidden``):
+what the units inside the network make of the drawing, for the "Inside" view.
+
 PyTorch is first imported by the worker, in its own thread, started once the window is on screen,
 so the window is up before that slow import; ``ready`` says when it is done.
 """
@@ -45,6 +48,11 @@ class LiveModel:
     def title(self) -> str:
         return f"{self.name} ({self.accuracy:.2%})" if self.accuracy is not None else f"{self.name} (not scored)"
 
+    @property
+    def finished(self) -> bool:
+        """A model read from a file or at the end of training, not weights handed over while learning."""
+        return self.path is not None or bool(self.metadata)
+
 
 @dataclass(frozen=True)
 class Guess:
@@ -54,6 +62,7 @@ class Guess:
     probabilities: tuple[float, ...] = ()
     model: LiveModel | None = None
     serial: int = 0  # which picture this is: the number LiveClassifier.classify gave it
+    hidden: tuple[np.ndarray, ...] = ()  # each hidden layer's activations for this picture, one value per unit
 
 
 def live_model_from_file(path: str) -> LiveModel:
@@ -66,6 +75,29 @@ def live_model_from_file(path: str) -> LiveModel:
                      loaded.metadata, str(path))
 
 
+class Mailbox:
+    """Work for a worker thread, posted from the GUI thread: what is posted under a key replaces what
+    waits there, so the worker only ever does the newest work of each kind."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._pending: dict[str, Any] = {}
+        self._scheduled = False
+
+    def post(self, key: str, value: Any) -> bool:
+        """Replace what waits under ``key``; True when the worker needs a wake-up (none is on its way)."""
+        with self._lock:
+            self._pending[key] = value
+            wake, self._scheduled = not self._scheduled, True
+        return wake
+
+    def take(self) -> dict[str, Any]:
+        """In the worker: everything waiting, emptying the box."""
+        with self._lock:
+            jobs, self._pending, self._scheduled = self._pending, {}, False
+        return jobs
+
+
 class ClassifierWorker(QObject):
     """Lives in the classifier thread. The GUI posts work with :meth:`post`; ``work`` does it."""
 
@@ -76,20 +108,12 @@ class ClassifierWorker(QObject):
 
     def __init__(self):
         super().__init__()
-        self._lock = threading.Lock()
-        self._pending: dict[str, Any] = {}
-        self._scheduled = False
+        self.mailbox = Mailbox()
+        self.post = self.mailbox.post
         self._net = None
         self._live: LiveModel | None = None
         self._pixels: np.ndarray | None = None
         self._serial = 0
-
-    def post(self, key: str, value: Any) -> bool:
-        """Called from the GUI thread: replace what waits under ``key``; True if a wake-up is needed."""
-        with self._lock:
-            self._pending[key] = value
-            wake, self._scheduled = not self._scheduled, True
-        return wake
 
     @Slot()
     def start(self) -> None:
@@ -104,8 +128,7 @@ class ClassifierWorker(QObject):
 
     @Slot()
     def work(self) -> None:
-        with self._lock:
-            jobs, self._pending, self._scheduled = self._pending, {}, False
+        jobs = self.mailbox.take()
         if "model" in jobs:
             self._use(jobs["model"])
         if "image" in jobs:
@@ -139,10 +162,25 @@ class ClassifierWorker(QObject):
     def _guess(self) -> Guess:
         if self._pixels is None or self._net is None:
             return Guess(self._pixels, model=self._live, serial=self._serial)
-        from mnist_draw.model import predict
+        import torch
 
-        p = predict(self._net, self._pixels)[0]
-        return Guess(self._pixels, p.label, p.confidence, p.probabilities, self._live, self._serial)
+        with torch.inference_mode():  # one pass gives the outputs and what every hidden layer made of it
+            logits, hidden = self._net.forward_with_hidden(torch.as_tensor(self._pixels[None], dtype=torch.float32))
+            probabilities = torch.softmax(logits, dim=1)[0]
+        label = int(probabilities.argmax())
+        return Guess(self._pixels, label, float(probabilities[label]), tuple(probabilities.tolist()), self._live,
+                     self._serial, tuple(h[0].numpy().copy() for h in hidden))
+
+
+def worker_thread(worker: QObject, name: str, handle: QObject, relayed: tuple[str, ...]) -> QThread:
+    """A thread (not started yet) for ``worker`` to live in; the worker's signals named in ``relayed``
+    are passed on by the same-named signals of ``handle``, the GUI thread's object."""
+    thread = QThread()
+    thread.setObjectName(name)
+    worker.moveToThread(thread)
+    for signal in relayed:
+        getattr(worker, signal).connect(getattr(handle, signal))
+    return thread
 
 
 class LiveClassifier(QObject):
@@ -156,16 +194,11 @@ class LiveClassifier(QObject):
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self._thread = QThread()
-        self._thread.setObjectName("classifier")
         self._worker = ClassifierWorker()
-        self._worker.moveToThread(self._thread)
+        self._thread = worker_thread(self._worker, "classifier", self,
+                                     ("ready", "guessed", "model_changed", "problem"))
         self._thread.started.connect(self._worker.start)
         self._wake.connect(self._worker.work)
-        self._worker.ready.connect(self.ready)
-        self._worker.guessed.connect(self.guessed)
-        self._worker.model_changed.connect(self.model_changed)
-        self._worker.problem.connect(self.problem)
         self.sent = 0  # pictures handed over so far; a Guess's serial says which one it read
 
     def start(self) -> None:

@@ -16,10 +16,12 @@ from pathlib import Path
 from PySide6.QtCore import QKeyCombination, Qt, QTimer
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QSizePolicy, QSlider, QSplitter,
-                               QToolBar, QWidget)
+                               QTabWidget, QToolBar, QWidget)
 
 from mnist_draw.gui.canvas import DEFAULT_PEN_WIDTH, PEN_WIDTHS, Canvas
 from mnist_draw.gui.classifier import Guess, LiveClassifier, LiveModel
+from mnist_draw.gui.inside_view import InsideView
+from mnist_draw.gui.mistakes_view import MistakesView
 from mnist_draw.gui.prediction_view import PredictionView
 from mnist_draw.gui.samples_view import PersonalSamples
 from mnist_draw.gui.settings import Settings
@@ -58,9 +60,15 @@ class MainWindow(QMainWindow):
         self.trainer = Trainer(self)
         self.trainer_panel = TrainerPanel(self.trainer, settings, data)
 
+        self.mistakes = MistakesView()
+        self.inside = InsideView()
+        self.tabs = QTabWidget()  # the guess; where the model goes wrong; what it looks for inside
+        self.tabs.addTab(self.prediction, "Guess")
+        self.tabs.addTab(self.mistakes, "Mistakes")
+        self.tabs.addTab(self.inside, "Inside")
         self.top = QSplitter(Qt.Orientation.Horizontal)
         self.top.addWidget(self.canvas)
-        self.top.addWidget(self.prediction)
+        self.top.addWidget(self.tabs)
         self.top.setStretchFactor(0, 3)
         self.top.setStretchFactor(1, 2)
         self.split = QSplitter(Qt.Orientation.Vertical)
@@ -87,6 +95,7 @@ class MainWindow(QMainWindow):
         self.classifier.guessed.connect(self._show_guess)
         self.classifier.model_changed.connect(self._model_changed)
         self.classifier.problem.connect(self.say)
+        self.mistakes.picked.connect(self.canvas.put_pixels)
         self._model_before_training: LiveModel | None = None
         self.trainer.weights.connect(self.classifier.use_model)
         self.trainer.failed.connect(self._training_failed)
@@ -203,6 +212,7 @@ class MainWindow(QMainWindow):
     def _show_guess(self, guess: Guess) -> None:
         self.last_guess = guess
         self.prediction.show_guess(guess)
+        self.inside.show_guess(guess)
 
     def choose_image(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a picture of a digit", "", IMAGE_FILTER)
@@ -228,6 +238,9 @@ class MainWindow(QMainWindow):
     def _model_changed(self, model: LiveModel) -> None:
         self.live_model = model
         self.prediction.set_model(model)
+        self.inside.set_model(model)
+        if model.finished:  # not the weights handed over while learning
+            self.mistakes.diagnose(model, self.trainer_panel.data_dir)
         if model.path is not None:
             self.settings.set_model_path(model.path)
             trained = model.metadata.get("epochs_trained")
@@ -310,6 +323,7 @@ class MainWindow(QMainWindow):
         self._frame.stop()
         self.trainer.shutdown()
         self.classifier.shutdown()
+        self.mistakes.shutdown()
         self.settings.set_layout("geometry", self.saveGeometry())
         self.settings.set_layout("top", self.top.saveState())
         self.settings.set_layout("split", self.split.saveState())

@@ -1,0 +1,232 @@
+"""Where the live model goes wrong: its confusion matrix and a gallery of the test digits it misreads.
+
+The confusion matrix is a 10x10 table over the 10,000 MNIST test digits: the row is the true digit,
+the column what the model read. The diagonal (green) holds the digits read right; every other cell
+counts one kind of mistake, the redder the more of them. Clicking a cell shows, in the gallery
+below, just those digits (clicking a green cell: every misread digit of that row; clicking the
+chosen cell again: all mistakes). Clicking a digit in the gallery puts it on the canvas, so the live
+classifier reads it and the "Guess" tab shows what the network makes of it.
+
+The numbers are worked out in another thread (:mod:`mnist_draw.gui.mistakes`) whenever a finished
+model goes live; this view only shows them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QToolTip, QVBoxLayout, QWidget
+
+from mnist_draw.gui.classifier import LiveModel
+from mnist_draw.gui.mistakes import MistakeFinder, Mistakes
+from mnist_draw.gui.tiles import TileGrid
+
+WAITING = "No model yet: the mistakes of a model show here once it is trained or loaded"
+
+
+class ConfusionMatrix(QWidget):
+    """The 10x10 counts, true digit down, guess across; ``cell_clicked(true, guess)`` on a click."""
+
+    cell_clicked = Signal(int, int)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.confusion: np.ndarray | None = None
+        self.selected: tuple[int, int] | None = None
+        self.setMinimumSize(260, 260)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMouseTracking(True)
+
+    def set_confusion(self, confusion: np.ndarray | None) -> None:
+        self.confusion, self.selected = confusion, None
+        self.update()
+
+    def select(self, cell: tuple[int, int] | None) -> None:
+        self.selected = cell
+        self.update()
+
+    def _geometry(self) -> tuple[float, float, float]:
+        """The left and top of cell (0, 0) and a cell's side: a square grid with room for the labels."""
+        label = self.fontMetrics().height() * 1.6
+        side = max(1.0, min(self.width() - 2 * label, self.height() - 2 * label) / 10)
+        left = (self.width() - 10 * side) / 2 + label / 2
+        top = (self.height() - 10 * side) / 2 + label / 2
+        return left, top, side
+
+    def cell_rect(self, true: int, guess: int) -> QRectF:
+        left, top, side = self._geometry()
+        return QRectF(left + guess * side, top + true * side, side, side)
+
+    def cell_at(self, pos: QPointF) -> tuple[int, int] | None:
+        left, top, side = self._geometry()
+        col, row = int((pos.x() - left) // side), int((pos.y() - top) // side)
+        return (row, col) if 0 <= row < 10 and 0 <= col < 10 else None
+
+    def _colour(self, true: int, guess: int) -> QColor:
+        c = self.confusion
+        if true == guess:
+            share = c[true, true] / max(1, c[true].sum())
+            fade = int(200 * (1 - share) + 40)
+            return QColor(fade, min(255, fade + 120), fade)  # green: the more right, the deeper
+        worst = max(1, int((c - np.diag(np.diag(c))).max()))
+        strength = np.sqrt(c[true, guess] / worst)  # a root, so a few mistakes still show
+        return QColor(255, int(255 - 200 * strength), int(255 - 200 * strength))
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        left, top, side = self._geometry()
+        text = self.palette().text().color()
+        painter.setPen(text)
+        for d in range(10):
+            painter.drawText(QRectF(left + d * side, top - side * 0.9, side, side * 0.9), Qt.AlignmentFlag.AlignCenter,
+                             str(d))
+            painter.drawText(QRectF(left - side * 0.9, top + d * side, side * 0.9, side), Qt.AlignmentFlag.AlignCenter,
+                             str(d))
+        painter.drawText(QRectF(left, top - side * 1.6, 10 * side, side * 0.7), Qt.AlignmentFlag.AlignCenter,
+                         "read as →")
+        painter.save()
+        painter.translate(left - side * 1.3, top + 5 * side)
+        painter.rotate(-90)
+        painter.drawText(QRectF(-5 * side, -side * 0.35, 10 * side, side * 0.7), Qt.AlignmentFlag.AlignCenter,
+                         "← true digit")
+        painter.restore()
+        font = painter.font()
+        font.setPixelSize(max(7, int(side * 0.3)))
+        painter.setFont(font)
+        for t in range(10):
+            for g in range(10):
+                rect = self.cell_rect(t, g)
+                if self.confusion is None:
+                    painter.fillRect(rect, QColor(128, 128, 128, 30))
+                    continue
+                painter.fillRect(rect, self._colour(t, g))
+                count = int(self.confusion[t, g])
+                painter.setPen(QColor(20, 20, 20) if count or t == g else QColor(190, 190, 190))
+                painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, str(count))
+        painter.setPen(QPen(self.palette().mid().color(), 0))
+        for i in range(11):
+            painter.drawLine(QPointF(left + i * side, top), QPointF(left + i * side, top + 10 * side))
+            painter.drawLine(QPointF(left, top + i * side), QPointF(left + 10 * side, top + i * side))
+        if self.selected is not None:
+            painter.setPen(QPen(QColor(40, 110, 200), 3))
+            painter.drawRect(self.cell_rect(*self.selected))
+        painter.end()
+
+    def mousePressEvent(self, event) -> None:
+        cell = self.cell_at(event.position())
+        if event.button() != Qt.MouseButton.LeftButton or cell is None or self.confusion is None:
+            return super().mousePressEvent(event)
+        self.cell_clicked.emit(*cell)
+
+    def mouseMoveEvent(self, event) -> None:
+        cell = self.cell_at(event.position())
+        if cell is None or self.confusion is None:
+            QToolTip.hideText()
+            return
+        t, g = cell
+        count = int(self.confusion[t, g])
+        tip = (f"{count} of {int(self.confusion[t].sum())} test {t}s read right" if t == g
+               else f"{count} test {t}s read as {g}")
+        QToolTip.showText(event.globalPosition().toPoint(), tip, self)
+
+
+class MistakesView(QWidget):
+    """The matrix, a line saying what the gallery shows, and the gallery. ``picked`` gives a digit's
+    28x28 uint8 pixels (white on black, as in MNIST) when one is clicked."""
+
+    picked = Signal(object)  # np.ndarray
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.mistakes: Mistakes | None = None
+        self.model: LiveModel | None = None  # the model whose mistakes are shown, or being found
+        self.filter: tuple[int | None, int | None] = (None, None)  # (true digit, guess); None: any
+        self.shown = np.zeros(0, np.int64)  # positions in mistakes.diagnosis.wrong of the gallery's tiles
+        self.finder = MistakeFinder(self)
+        self.finder.found.connect(self._found)
+        self.finder.failed.connect(self._failed)
+
+        self.summary = QLabel(WAITING)
+        self.summary.setWordWrap(True)
+        self.matrix = ConfusionMatrix()
+        self.matrix.cell_clicked.connect(self._cell_clicked)
+        self.filter_label = QLabel("")
+        self.show_all = QPushButton("Show all")
+        self.show_all.clicked.connect(lambda: self.set_filter(None, None))
+        self.gallery = TileGrid(scale=2)
+        self.gallery.picked.connect(lambda row: self.picked.emit(self.mistakes.images[self.shown[row]]))
+
+        filter_row = QHBoxLayout()
+        filter_row.addWidget(self.filter_label, 1)
+        filter_row.addWidget(self.show_all)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.matrix, 3)
+        layout.addLayout(filter_row)
+        layout.addWidget(self.gallery, 2)
+        self._show_filter()
+
+    def diagnose(self, model: LiveModel, data: str | None = None) -> None:
+        """Find ``model``'s mistakes on the MNIST test set (in the background) and show them."""
+        if model is self.model:
+            return
+        self.model = model
+        self.summary.setText(f"Reading the 10,000 MNIST test digits with {model.title}…")
+        self.finder.find(model, data)
+
+    def shutdown(self) -> None:
+        self.finder.shutdown()
+
+    def _found(self, mistakes: Mistakes) -> None:
+        if mistakes.model is not self.model:
+            return  # a model that is no longer live
+        self.mistakes = mistakes
+        d = mistakes.diagnosis
+        right = d.total - len(d.wrong)
+        self.summary.setText(f"{mistakes.model.title}: {right:,} of {d.total:,} MNIST test digits read right "
+                             f"({d.accuracy:.2%}), {len(d.wrong):,} misread")
+        self.matrix.set_confusion(d.confusion)
+        self.set_filter(None, None)
+
+    def _failed(self, model: LiveModel, reason: str) -> None:
+        if model is not self.model:
+            return
+        self.mistakes = None
+        self.summary.setText(f"No mistakes to show: {reason}")
+        self.matrix.set_confusion(None)
+        self.set_filter(None, None)
+
+    def _cell_clicked(self, true: int, guess: int) -> None:
+        wanted = (true, None) if true == guess else (true, guess)
+        self.set_filter(*((None, None) if wanted == self.filter else wanted))
+
+    def set_filter(self, true: int | None, guess: int | None) -> None:
+        """Show the mistakes with this true digit and this guess (None: any) in the gallery."""
+        self.filter = (true, guess)
+        self.matrix.select(None if true is None else (true, true if guess is None else guess))
+        if self.mistakes is None:
+            self.shown = np.zeros(0, np.int64)
+            self.gallery.tiles.set_tiles(np.zeros((0, 28, 28), np.uint8), [])
+        else:
+            d = self.mistakes.diagnosis
+            self.shown = d.mistakes_of(true, guess)
+            captions = [f"{d.truth[p]} → {d.guess[p]}" for p in self.shown]
+            tips = [f"test digit #{d.wrong[p]}: a {d.truth[p]}, read as {d.guess[p]} ({d.confidence[p]:.0%} sure); "
+                    f"click to put it on the canvas" for p in self.shown]
+            self.gallery.tiles.set_tiles(self.mistakes.images[self.shown], captions, tips)
+        self._show_filter()
+
+    def _show_filter(self) -> None:
+        true, guess = self.filter
+        n = len(self.shown)
+        if self.mistakes is None:
+            text = ""
+        elif true is None:
+            text = f"All {n} misread digits (click a cell to see one kind of mistake, a digit to draw it)"
+        elif guess is None:
+            text = f"Every {true} read wrong: {n}"
+        else:
+            text = f"{true} read as {guess}: {n}"
+        self.filter_label.setText(text)
+        self.show_all.setEnabled(true is not None)
