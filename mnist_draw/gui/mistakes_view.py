@@ -198,8 +198,12 @@ class MistakesView(QWidget):
         self.set_filter(None, None)
 
     def _cell_clicked(self, true: int, guess: int) -> None:
+        """Show that kind of mistake in the gallery, and put its most confident one on the canvas."""
         wanted = (true, None) if true == guess else (true, guess)
         self.set_filter(*((None, None) if wanted == self.filter else wanted))
+        if self.filter != (None, None) and len(self.shown) and self.mistakes is not None:
+            worst = self.shown[int(np.argmax(self.mistakes.diagnosis.confidence[self.shown]))]
+            self.picked.emit(self.mistakes.images[worst])
 
     def set_filter(self, true: int | None, guess: int | None) -> None:
         """Show the mistakes with this true digit and this guess (None: any) in the gallery."""

@@ -54,16 +54,19 @@ def test_the_matrix_counts_the_test_set_and_a_click_on_a_cell_filters_the_galler
     assert view.gallery.tiles.rowCount() == len(d.wrong) and view.matrix.selected is None
 
 
-def test_clicking_a_misread_digit_puts_it_on_the_canvas_and_the_live_guess_reads_it(window, qtbot, current_guess):
+def test_clicking_a_cell_or_a_misread_digit_puts_it_on_the_canvas_and_the_live_guess_reads_it(window, qtbot, current_guess):
     view = window.mistakes
     d = _mistakes_of(window, qtbot).diagnosis
     surest = int(np.argmax(d.confidence))  # a mistake the model makes with conviction
     true, guess = int(d.truth[surest]), int(d.guess[surest])
-    _click_cell(qtbot, view, true, guess)
-    row = int(np.flatnonzero(view.shown == surest)[0])
     assert window.canvas.empty
+    _click_cell(qtbot, view, true, guess)  # a cell: its surest mistake goes on the canvas
+    assert not window.canvas.empty and window.canvas.ink_pixels() > 500
+    assert current_guess(window).label == guess != true
 
-    qtbot.mouseClick(view.gallery.viewport(), LEFT, pos=view.gallery.tile_centre(row))
+    window.canvas.clear()
+    row = int(np.flatnonzero(view.shown == surest)[0])
+    qtbot.mouseClick(view.gallery.viewport(), LEFT, pos=view.gallery.tile_centre(row))  # a digit of the gallery
     assert not window.canvas.empty and window.canvas.ink_pixels() > 500
     read = current_guess(window)
     assert read.label == guess != true
