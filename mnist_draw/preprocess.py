@@ -31,6 +31,7 @@ was used during training. An image with no ink gives ``None``.
 from __future__ import annotations
 
 import os
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -145,8 +146,17 @@ def ink_map(image: np.ndarray) -> np.ndarray:
         grey = colour
     else:
         grey = a
-    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    paper = float(np.median(border))
+    return _ink_on(grey, _paper(grey))
+
+
+def _paper(grey: np.ndarray) -> float:
+    """The paper's grey level (0..1): the median of the border pixels."""
+    return float(np.median(_as_unit_float(np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]]))))
+
+
+def _ink_on(grey: np.ndarray, paper: float) -> np.ndarray:
+    """Ink 0..1 of grey pixels (any dtype) on paper of this level: light paper, dark ink, or the reverse."""
+    grey = _as_unit_float(grey)
     if paper >= 0.5:
         ink = (paper - grey) / max(paper, 1e-6)
     else:
@@ -154,11 +164,32 @@ def ink_map(image: np.ndarray) -> np.ndarray:
     return np.clip(ink, 0.0, 1.0).astype(np.float32)
 
 
+def _inked_part(image: np.ndarray) -> np.ndarray:
+    """The ink map of the part of the picture that may hold ink (the whole picture, or less).
+
+    For 8-bit grey pictures (the canvas, most PNGs) the ink's bounding box is found on the 8-bit pixels,
+    with a threshold a little below INK_THRESHOLD, and only that box is turned into floats: a big
+    picture is mostly paper, and the floats of all of it would cost more than everything else here.
+    """
+    a = np.asarray(image)
+    if not (a.ndim == 2 and a.dtype == np.uint8 and a.size > 0):
+        return ink_map(image)
+    paper = _paper(a)
+    if paper >= 0.5:
+        maybe_ink = a <= 255 * paper * (1 - INK_THRESHOLD) + 1
+    else:
+        maybe_ink = a >= 255 * (paper + INK_THRESHOLD * (1 - paper)) - 1
+    rows, cols = np.flatnonzero(maybe_ink.any(axis=1)), np.flatnonzero(maybe_ink.any(axis=0))
+    if rows.size == 0:
+        return np.zeros((1, 1), np.float32)
+    return _ink_on(a[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], paper)
+
+
 def to_mnist(image: np.ndarray | Image.Image) -> np.ndarray | None:
     """Any picture of a digit -> the 28x28 float32 (pixels in [0, 1]) the network takes; None if no ink."""
     if isinstance(image, Image.Image):
         image = image_to_array(image)
-    ink = ink_map(image)
+    ink = _inked_part(image)
     ink = np.where(ink >= INK_THRESHOLD, ink, 0.0).astype(np.float32)
     rows = np.flatnonzero(ink.any(axis=1))
     cols = np.flatnonzero(ink.any(axis=0))
@@ -221,10 +252,18 @@ class _Repen:
             crop = small / small.max() if small.max() > 0 else small
         self.crop = crop
         self.pad = max(3, int(np.ceil(0.25 * max(crop.shape))))  # the widest growth allowed, in pixels
-        # A hair-thin line shrinks to a faint one: count faint pixels as ink when growing the pen.
-        grow_from = np.pad(crop >= 0.25, self.pad)
-        self.outside = ndimage.distance_transform_edt(~grow_from)  # how far each pixel is from the ink
-        self.inside = ndimage.distance_transform_edt(np.pad(crop >= 0.5, 1))[1:-1, 1:-1]  # how deep in it
+
+    @cached_property
+    def outside(self) -> np.ndarray:
+        """How far each pixel (of the crop with a margin) is from the ink, for a wider pen.
+
+        A hair-thin line shrinks to a faint one: faint pixels count as ink here."""
+        return ndimage.distance_transform_edt(~np.pad(self.crop >= 0.25, self.pad))
+
+    @cached_property
+    def inside(self) -> np.ndarray:
+        """How deep inside the ink each pixel of the crop is, for a narrower pen."""
+        return ndimage.distance_transform_edt(np.pad(self.crop >= 0.5, 1))[1:-1, 1:-1]
 
     def __call__(self, radius: float) -> np.ndarray:
         """The strokes with a pen ``2 * radius`` pixels (of this crop) wider, or narrower if negative."""
@@ -251,12 +290,21 @@ def normalise_stroke_width(crop: np.ndarray, thin: float = THIN, thick: float = 
     width = stroke_width(boxed)
     if thin <= width <= thick or min(boxed.shape) <= 2:  # MNIST-wide already, or a bare line: leave it
         return boxed
-    repen, radius = _Repen(crop), 0.0
+    repen = _Repen(crop)
+    target = min(max(width, thin), thick)
+    # First guess: widen each side by half the missing width, in the crop's pixels. After that, the
+    # secant through the last two tries (how much the width really changed per pixel of pen).
+    tried, widths = [0.0], [width]
+    radius = (target - width) / 2 / (BOX / max(repen.crop.shape))
     for _ in range(4):
-        target = min(max(width, thin), thick)
-        radius += (target - width) / 2 / (BOX / max(repen.crop.shape))
         boxed = _fit_box(repen(radius))
         width = stroke_width(boxed)
         if thin - 0.1 <= width <= thick + 0.1:
             break
+        tried.append(radius)
+        widths.append(width)
+        slope = (widths[-1] - widths[-2]) / (tried[-1] - tried[-2]) if tried[-1] != tried[-2] else 0.0
+        if slope <= 0:  # no change (the pen hit its limit), or noise: go on in the first way
+            slope = 2 * BOX / max(repen.crop.shape)
+        radius += (target - width) / slope
     return boxed
