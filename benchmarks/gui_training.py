@@ -1,9 +1,10 @@
 """GUI responsiveness and memory while the real window trains (issue #8).
 
 Opens the real main window (offscreen by default; ``--display`` uses the current ``DISPLAY``),
-sets up a run in the trainer panel the way a user would (preset ``seed002``, the epochs and the
-number of training digits typed into the panel's fields, then a mouse click on Start), and while the
-worker thread trains it measures:
+waits until the app has finished starting (the shipped model loaded and its Mistakes tab filled, which
+reads MNIST in a worker thread), sets up a run in the trainer panel the way a user would (preset
+``seed002``, the epochs and the number of training digits typed into the panel's fields, then a mouse
+click on Start), and while the worker thread trains it measures:
 
 1. GUI thread lateness: a 10 ms ``Qt.PreciseTimer`` heartbeat runs in the GUI thread from the click
    on Start until training finishes; lateness = actual interval between two ticks - 10 ms. Reports
@@ -11,8 +12,10 @@ worker thread trains it measures:
    p99 8 ms, max 160-280 ms). The p99 and max are also given from the first progress report on,
    leaving out the start of the run (loading MNIST, building the model).
 2. Memory: the process's RSS (``VmRSS`` in /proc/self/status) after every epoch, and the peak
-   (``VmHWM``) at the end. Reports RSS after epoch 1 and after the last epoch and the growth between;
-   "no growth" when it is under 5 % or under 30 MB.
+   (``VmHWM``) at the end. Reports RSS after epoch 1 and after the last epoch, and the growth of the
+   floor: the lowest RSS of the last five epochs against the lowest of epochs 2-6. (RSS swings by a
+   buffer or two, ~30 MB each, from one epoch to the next as the allocator keeps or returns them; a
+   leak lifts the floor.) "no growth" when the floor grows by under 5 % or under 30 MB.
 
 Everything is printed in one table next to the goals/reference; the script always exits 0 when the
 run completes (it is a measurement, not a test). Settings go to a temporary file, so the user's own
@@ -85,6 +88,10 @@ def main() -> int:
             return 1
         panel = window.trainer_panel
         wait_until(panel.isEnabled, "PyTorch to load")
+        # The app's start-up work (the shipped model's mistakes on MNIST, which reads MNIST and imports
+        # torchvision in a worker thread) is done before the user's click on Start: measured is training.
+        wait_until(lambda: window.live_model is not None and window.mistakes.mistakes is not None,
+                   "the app to finish starting (the Mistakes tab filled)", 120)
         if not panel.check_data():
             print(f"MNIST not found: {panel.data_message.text()}", file=sys.stderr)
             return 1
@@ -141,8 +148,10 @@ def main() -> int:
     p50, p99, worst = statistics.median(lateness), percentile(lateness, 99), max(lateness)
     steady = lateness[first_progress[0]:] if first_progress else lateness
     first, last_rss = rss[0][1], rss[-1][1]
-    growth = last_rss - first
-    growth_pct = 100 * growth / first
+    early_floor = min(m for _, m, _ in rss[1:6]) if len(rss) > 1 else first
+    late_floor = min(m for _, m, _ in rss[-5:])
+    growth = late_floor - early_floor
+    growth_pct = 100 * growth / early_floor
     no_growth = growth_pct < GROWTH_PCT or growth < GROWTH_MB
 
     def ok(good: bool) -> str:
@@ -161,7 +170,7 @@ def main() -> int:
         ("RSS before Start", f"{rss_before:.1f} MB", "-", ""),
         (f"RSS after epoch {rss[0][0]}", f"{first:.1f} MB", "-", ""),
         (f"RSS after epoch {rss[-1][0]}", f"{last_rss:.1f} MB", "-", ""),
-        ("RSS growth", f"{growth:+.1f} MB ({growth_pct:+.1f} %)", f"< {GROWTH_PCT:g} % or < {GROWTH_MB:g} MB",
+        ("RSS floor growth", f"{growth:+.1f} MB ({growth_pct:+.1f} %)", f"< {GROWTH_PCT:g} % or < {GROWTH_MB:g} MB",
          "no growth" if no_growth else "GROWS"),
         ("peak RSS (VmHWM)", f"{hwm:.1f} MB", "-", ""),
     ]

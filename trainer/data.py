@@ -72,11 +72,6 @@ def load_mnist(data: str | os.PathLike | None = None, download: bool = True, dev
     return _load_cpu(str(root.resolve()), source, download).to(device)
 
 
-def import_reader() -> None:
-    """Import torchvision's MNIST reader ahead of time (its first import is slow)."""
-    import torchvision.datasets  # noqa: F401
-
-
 @functools.lru_cache(maxsize=2)
 def _load_cpu(root_str: str, source: str, download: bool) -> Mnist:
     from torchvision.datasets import MNIST

@@ -120,11 +120,6 @@ class ClassifierWorker(QObject):
         import mnist_draw.model  # noqa: F401  (PyTorch: the slow import, done here, off the GUI thread)
 
         self.ready.emit()
-        # Loading torchvision's extension holds the interpreter lock for ~0.2 s: do it now, while the
-        # user starts drawing, not when Start is pressed and the GUI must stay smooth during training.
-        from trainer.data import import_reader
-
-        import_reader()
 
     @Slot()
     def work(self) -> None:

@@ -10,6 +10,10 @@ As with the live classifier, the request waits in a :class:`~mnist_draw.gui.clas
 newer model replaces one still waiting, so the worker never works through a queue of stale models.
 What comes back is plain data: a :class:`Mistakes` holding numpy arrays and the model it is about,
 from which the window builds its pictures. When MNIST is not there, the answer is a one-line reason.
+
+As the first model goes live when the app starts, this thread also reads MNIST (and imports
+torchvision, whose import holds Python's interpreter lock for up to 0.2 s) while the user starts to
+draw, so a training run started later finds MNIST in memory and the window stays smooth.
 """
 
 from __future__ import annotations

@@ -24,7 +24,6 @@ class TrainingPlot(pg.GraphicsLayoutWidget):
         self.setMinimumSize(320, 180)
         self.loss_plot = self.addPlot(title="Loss per batch")
         self.loss_plot.setLabel("bottom", "batch")
-        self.loss_plot.showGrid(x=True, y=True, alpha=0.2)
         self.loss_plot.setClipToView(True)
         self.loss_plot.setDownsampling(auto=True, mode="peak")
         self.loss_plot.addLegend(offset=(-10, 10))
@@ -32,7 +31,6 @@ class TrainingPlot(pg.GraphicsLayoutWidget):
         self.smooth_curve = self.loss_plot.plot(pen=pg.mkPen((30, 90, 190), width=2), name="smoothed")
         self.accuracy_plot = self.addPlot(title="Test accuracy per epoch")
         self.accuracy_plot.setLabel("bottom", "epoch")
-        self.accuracy_plot.showGrid(x=True, y=True, alpha=0.2)
         self.accuracy_plot.setLabel("left", "%")
         self.accuracy_curve = self.accuracy_plot.plot(pen=pg.mkPen((200, 90, 30), width=2), symbol="o",
                                                       symbolSize=7, symbolBrush=(200, 90, 30))
