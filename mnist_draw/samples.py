@@ -26,7 +26,6 @@ from PIL import Image
 
 from mnist_draw.atomic import atomic_write_bytes
 from mnist_draw.paths import samples_dir
-from mnist_draw.preprocess import ImageError, load_image, to_mnist
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
@@ -80,6 +79,8 @@ def load_samples(folder: str | os.PathLike | None = None) -> tuple[np.ndarray, n
     A file that cannot be read, or holds no ink, is skipped and named in ``problems`` (one line each),
     so one bad file never stops the others from being used.
     """
+    from mnist_draw.preprocess import ImageError, load_image, to_mnist  # scipy: imported only when needed
+
     images, labels, problems = [], [], []
     for s in list_samples(folder):
         try:

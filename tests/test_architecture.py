@@ -41,3 +41,15 @@ def test_trainer_imports_no_gui():
     for path in sorted((ROOT / "trainer").glob("*.py")):
         for name in imported_modules(path.relative_to(ROOT)):
             assert not name.startswith(("mnist_draw.gui", "PySide6", "pyqtgraph")), f"{path.name} imports {name}"
+
+
+def test_the_window_module_leaves_the_slow_imports_for_later():
+    """The window is built before PyTorch, torchvision and scipy are imported (off the GUI thread, or
+    when first needed), so it shows in about half a second; importing one of them here costs 0.2-2 s."""
+    code = (
+        "import sys\n"
+        "import mnist_draw.gui.main_window, mnist_draw.gui.app\n"
+        "print(','.join(sorted(m for m in ('torch', 'torchvision', 'scipy') if m in sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "", f"imported before the window shows: {out.stdout}"
