@@ -181,3 +181,14 @@ def test_saved_files_get_ordinary_permissions(tmp_path):
     os.chmod(path, 0o600)
     save_model(path, build_model(preset("linear"), seed=1))
     assert stat.S_IMODE(path.stat().st_mode) == 0o600  # replacing keeps the old file's permissions
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs an NVIDIA GPU")
+def test_a_model_trained_on_cuda_is_saved_for_any_device_and_loads_on_the_cpu(tmp_path):
+    """Safetensors files hold no device: save_model writes CPU copies, so a GPU-trained file opens anywhere."""
+    model = build_model(preset("seed002"), seed=0).to("cuda")
+    path = save_model(tmp_path / "from-cuda.safetensors", model)
+    loaded = load_model(path)
+    assert {p.device.type for p in loaded.model.parameters()} == {"cpu"}
+    for (name, a), b in zip(model.state_dict().items(), loaded.model.state_dict().values()):
+        assert torch.equal(a.cpu(), b), name
