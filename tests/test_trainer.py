@@ -4,6 +4,7 @@ import shutil
 import threading
 
 import pytest
+import numpy as np
 import torch
 
 from mnist_draw.model import preset
@@ -97,6 +98,18 @@ def test_personal_samples_are_mixed_in(mnist):
                       extra=(extra_x, extra_y, 64))
     assert run.planned_steps() == (640 + 3 * 64) // 64
     assert len([e for e in run if isinstance(e, BatchEvent)]) == run.planned_steps()
+
+
+def test_fine_tuning_replays_a_random_slice_of_mnist(mnist, small_model):
+    from trainer.personal import personal_run
+
+    x, y = np.zeros((4, 28, 28), np.float32), np.array([1, 2, 3, 4])
+    runs = [personal_run(small_model.model, x, y, mnist, replay=3000, device="cpu", seed=seed) for seed in (0, 0, 1)]
+    slices = [run.data.train_y for run in runs]
+    assert all(len(s) == 3000 for s in slices)
+    assert torch.equal(slices[0], slices[1]) and not torch.equal(slices[0], slices[2])  # seeded, and per run
+    assert not torch.equal(slices[0], mnist.train_y[:3000])  # not always the same first digits
+    assert torch.bincount(slices[0], minlength=10).min() > 200  # every digit is replayed
 
 
 def test_a_diverging_loss_says_learning_rate_too_high(mnist):

@@ -2,7 +2,7 @@
 
 A few dozen drawings are nothing next to 60,000 MNIST digits, and training on them alone would make
 the network forget the rest ("catastrophic forgetting"). So the run mixes them with *replayed* MNIST:
-each epoch shows a slice of MNIST plus every personal sample repeated often enough that they make up
+each epoch shows a slice of MNIST (a random one for each run, of every digit) plus every personal sample repeated often enough that they make up
 about a fifth of what the network sees. A small learning rate and a few epochs nudge the existing
 weights instead of starting over. :func:`scores` measures MNIST test accuracy and the accuracy on the
 samples themselves, before and after, so both the cost and the gain are visible.
@@ -10,6 +10,7 @@ samples themselves, before and after, so both the cost and the gain are visible.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -46,8 +47,11 @@ def personal_run(model: MLP, samples_x: np.ndarray, samples_y: np.ndarray, data:
     extra = (torch.as_tensor(samples_x, dtype=torch.float32), torch.as_tensor(samples_y, dtype=torch.int64),
              repeats_for(len(samples_y), replay))
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    return TrainingRun(finetune_recipe(model.recipe, epochs), data, init=state, train_limit=replay, extra=extra,
-                       **kwargs)
+    seed = kwargs.get("seed")
+    generator = torch.Generator().manual_seed(seed if seed is not None else int(torch.seed() % 2**63))
+    pick = torch.randperm(len(data.train_y), generator=generator)[:replay].to(data.train_y.device)
+    replayed = dataclasses.replace(data, train_x=data.train_x[pick], train_y=data.train_y[pick])
+    return TrainingRun(finetune_recipe(model.recipe, epochs), replayed, init=state, extra=extra, **kwargs)
 
 
 def accuracy_on(model: MLP, data: Mnist) -> float:
