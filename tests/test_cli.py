@@ -18,7 +18,7 @@ def _assert_one_line_error(proc):
 def test_mnist_train_json_prints_one_object_per_epoch_and_saves(tmp_path):
     out = tmp_path / "m.safetensors"
     proc = run_cli("-m", "trainer.cli", "--preset", "seed002", "--epochs", "2", "--train-limit", "3000",
-                   "--seed", "0", "--no-download", "--json", "--out", str(out))
+                   "--seed", "0", "--threads", "1", "--no-download", "--json", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 2
@@ -54,6 +54,7 @@ def test_mnist_train_evaluates_the_shipped_model_by_default():
 
 @pytest.mark.parametrize("args, code", [
     (["--lr", "-1"], 2), (["--optimizer", "lbfgs"], 2), (["--hidden", "a,b"], 2), (["--device", "tpu"], 2),
+    (["--threads", "0"], 2),
 ])
 def test_mnist_train_bad_arguments(args, code):
     proc = run_cli("-m", "trainer.cli", "--no-download", *args)

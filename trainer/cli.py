@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-limit", type=int, metavar="N", help="train on the first N training digits only")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
     p.add_argument("--seed", type=int)
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="CPU threads for training (default: all cores; fewer leaves the machine usable)")
     p.add_argument("--data", metavar="DIR", help="folder holding MNIST/raw (default: $MNIST_DRAW_DATA, then the user cache)")
     p.add_argument("--no-download", action="store_true", help="never download MNIST")
     p.add_argument("--out", metavar="PATH", help="where to save the model (default: the user's models folder)")
@@ -99,6 +101,9 @@ def _run(args: argparse.Namespace) -> int:
         recipe = recipe_from_args(args)
     except ValueError as exc:
         _say(f"mnist-train: error: {exc}")
+        return EXIT_USAGE
+    if args.threads is not None and args.threads < 1:
+        _say(f"mnist-train: error: --threads must be 1 or more (got {args.threads})")
         return EXIT_USAGE
 
     from mnist_draw.model import ModelFileError, load_model, save_model
@@ -161,7 +166,7 @@ def _run(args: argparse.Namespace) -> int:
         cancel.set()
 
     previous = signal.signal(signal.SIGTERM, on_signal)
-    threads = default_threads(leave_for_gui=False)
+    threads = args.threads or default_threads(leave_for_gui=False)
     before = None
     if base is not None:
         from trainer.personal import personal_run
