@@ -311,6 +311,9 @@ class MainWindow(QMainWindow):
             state = self.settings.layout(name)
             if state is not None:
                 splitter.restoreState(state)
+        titles = [self.tabs.tabText(i) for i in range(self.tabs.count())]
+        if self.settings.tab() in titles:
+            self.tabs.setCurrentIndex(titles.index(self.settings.tab()))
 
     def showEvent(self, event) -> None:
         """Once the window is on screen, start the classifier thread (and its PyTorch import)."""
@@ -327,6 +330,7 @@ class MainWindow(QMainWindow):
         self.settings.set_layout("geometry", self.saveGeometry())
         self.settings.set_layout("top", self.top.saveState())
         self.settings.set_layout("split", self.split.saveState())
+        self.settings.set_tab(self.tabs.tabText(self.tabs.currentIndex()))
         if self.trainer_panel.isEnabled():
             self.settings.set_recipe_fields(self.trainer_panel.fields())
         self.settings.sync()

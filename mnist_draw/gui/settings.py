@@ -63,5 +63,12 @@ class Settings:
     def set_layout(self, name: str, state: QByteArray) -> None:
         self._q.setValue(f"window/{name}", state)
 
+    def tab(self) -> str:
+        """The title of the right-hand tab last shown ("Guess", "Mistakes", "Inside"), or ""."""
+        return str(self._q.value("window/tab", "") or "")
+
+    def set_tab(self, title: str) -> None:
+        self._q.setValue("window/tab", title)
+
     def sync(self) -> None:
         self._q.sync()

@@ -86,16 +86,19 @@ def test_resizing_keeps_the_drawing_and_scales_it(window, qtbot):
     assert abs(canvas.ink_pixels() / before - ratio) < 0.3 * ratio  # the ink scaled with the paper
 
 
-def test_pen_width_and_window_layout_are_remembered(make_window, trained_model):
+def test_pen_width_window_layout_and_tab_are_remembered(make_window, trained_model):
     first = make_window(model=trained_model)
     assert first.canvas.pen_width == DEFAULT_PEN_WIDTH  # MNIST's proportion
     first.pen_slider.setValue(150)
     default_share = first.top.sizes()[0] / sum(first.top.sizes())
     total = sum(first.top.sizes())
     first.top.setSizes([total // 5, total - total // 5])  # a narrow canvas
+    assert first.tabs.currentWidget() is first.prediction
+    first.tabs.setCurrentWidget(first.inside)
     first.close()
     second = make_window(model=trained_model)
     assert second.canvas.pen_width == 0.15
+    assert second.tabs.currentWidget() is second.inside
     share = second.top.sizes()[0] / sum(second.top.sizes())
     assert share < (default_share + 0.2) / 2, (share, default_share)
     assert second.settings.layout("geometry") is not None
