@@ -130,6 +130,30 @@ def test_cuda_is_offered_only_where_it_works(window):
         assert not panel.cuda_note.isHidden()
 
 
+def test_cuda_failing_during_a_run_is_said_in_the_window_and_the_run_ends_on_the_cpu(window, qtbot):
+    """A job on a CUDA device that fails when used (here a real failure: no driver) goes on on the CPU."""
+    import pytest
+    import torch
+
+    from mnist_draw.gui.training import TrainingJob
+    from mnist_draw.model import preset
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA works here; tests/test_reliability.py injects a failure mid-run instead")
+    panel = window.trainer_panel
+    window.trainer.start(TrainingJob(preset("seed002").replace(epochs=1), device=torch.device("cuda"),
+                                     train_limit=2000))
+    with qtbot.waitSignal(window.trainer.finished, timeout=RUN_MS) as finished:
+        pass
+    outcome = finished.args[0]
+    assert outcome is not None and outcome.model is not None
+    assert outcome.model.metadata["trained_on"] == "cpu"
+    log = panel.log.toPlainText()
+    assert "CUDA failed (" in log and "training goes on on the CPU" in log
+    assert "Traceback" not in log
+    qtbot.waitUntil(lambda: window.live_model is outcome.model)
+
+
 def test_a_learning_rate_too_high_is_reported_and_the_model_stays(window, qtbot):
     panel = window.trainer_panel
     before = window.live_model
