@@ -96,6 +96,10 @@ class MainWindow(QMainWindow):
         self.classifier.model_changed.connect(self._model_changed)
         self.classifier.problem.connect(self.say)
         self.mistakes.picked.connect(self.canvas.put_pixels)
+        # MNIST missing at start-up: the Mistakes tab tries again once it is there (a folder chosen, or
+        # downloaded by a training run, which has read it by the end of its first epoch).
+        self.trainer_panel.data_found.connect(self.mistakes.retry)
+        self.trainer.epoch_done.connect(lambda _: self.mistakes.retry(self.trainer_panel.data_dir))
         self._model_before_training: LiveModel | None = None
         self.trainer.weights.connect(self.classifier.use_model)
         self.trainer.failed.connect(self._training_failed)

@@ -142,6 +142,7 @@ class MistakesView(QWidget):
         self.mistakes: Mistakes | None = None
         self.model: LiveModel | None = None  # the model whose mistakes are shown, or being found
         self.filter: tuple[int | None, int | None] = (None, None)  # (true digit, guess); None: any
+        self.failure: str | None = None  # why the model's mistakes could not be found (MNIST missing...)
         self.shown = np.zeros(0, np.int64)  # positions in mistakes.diagnosis.wrong of the gallery's tiles
         self.finder = MistakeFinder(self)
         self.finder.found.connect(self._found)
@@ -175,13 +176,19 @@ class MistakesView(QWidget):
         self.summary.setText(f"Reading the 10,000 MNIST test digits with {model.title}…")
         self.finder.find(model, data)
 
+    def retry(self, data: str | None = None) -> None:
+        """Try the live model again if it could not be diagnosed (MNIST has been downloaded or found since)."""
+        if self.failure is not None and self.model is not None:
+            model, self.model, self.failure = self.model, None, None
+            self.diagnose(model, data)
+
     def shutdown(self) -> None:
         self.finder.shutdown()
 
     def _found(self, mistakes: Mistakes) -> None:
         if mistakes.model is not self.model:
             return  # a model that is no longer live
-        self.mistakes = mistakes
+        self.mistakes, self.failure = mistakes, None
         d = mistakes.diagnosis
         right = d.total - len(d.wrong)
         self.summary.setText(f"{mistakes.model.title}: {right:,} of {d.total:,} MNIST test digits read right "
@@ -192,7 +199,7 @@ class MistakesView(QWidget):
     def _failed(self, model: LiveModel, reason: str) -> None:
         if model is not self.model:
             return
-        self.mistakes = None
+        self.mistakes, self.failure = None, reason
         self.summary.setText(f"No mistakes to show: {reason}")
         self.matrix.set_confusion(None)
         self.set_filter(None, None)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox, QDoubleSpinBox,
                                QVBoxLayout, QWidget)
@@ -51,6 +51,8 @@ def _time(seconds: float) -> str:
 
 
 class TrainerPanel(QWidget):
+    data_found = Signal(str)  # MNIST was found in a folder the user chose
+
     def __init__(self, trainer: Trainer, settings: Settings, data_dir: str | None = None,
                  parent: QWidget | None = None):
         super().__init__(parent)
@@ -262,6 +264,7 @@ class TrainerPanel(QWidget):
         self.settings.set_data_dir(path)
         if self.check_data():
             self._log(f"MNIST found in {path}")
+            self.data_found.emit(path)
 
     def _choose_folder(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Folder holding MNIST", self.data_dir or os.path.expanduser("~"))

@@ -143,13 +143,18 @@ def test_weights_handed_over_while_learning_are_not_diagnosed_but_the_trained_mo
     assert d.accuracy == pytest.approx(trained.accuracy)
 
 
-def test_without_mnist_the_mistakes_tab_says_so_in_one_line(make_window, qtbot, trained_model, tmp_path):
+def test_without_mnist_the_mistakes_tab_says_so_in_one_line_and_fills_once_mnist_is_found(make_window, qtbot,
+                                                                                         trained_model, tmp_path, mnist):
     window = make_window(model=trained_model, data=str(tmp_path / "no-mnist-here"))
     window.tabs.setCurrentWidget(window.mistakes)
     summary = window.mistakes.summary
     qtbot.waitUntil(lambda: summary.text().startswith("No mistakes to show: MNIST not found"), timeout=FOUND_MS)
     assert "\n" not in summary.text() and "Traceback" not in summary.text()
     assert window.mistakes.gallery.tiles.rowCount() == 0 and window.mistakes.matrix.confusion is None
+
+    window.trainer_panel.set_data_dir(str(mnist.root))  # the user chooses the folder that holds MNIST
+    qtbot.waitUntil(lambda: window.mistakes.mistakes is not None, timeout=FOUND_MS)
+    assert window.mistakes.matrix.confusion.sum() == 10_000 and not summary.text().startswith("No mistakes")
 
 
 def test_a_model_that_arrives_as_the_window_closes_starts_no_thread(window, qtbot):
