@@ -294,17 +294,16 @@ def normalise_stroke_width(crop: np.ndarray, thin: float = THIN, thick: float = 
     target = min(max(width, thin), thick)
     # First guess: widen each side by half the missing width, in the crop's pixels. After that, the
     # secant through the last two tries (how much the width really changed per pixel of pen).
-    tried, widths = [0.0], [width]
+    last_radius, last_width = 0.0, width
     radius = (target - width) / 2 / (BOX / max(repen.crop.shape))
     for _ in range(4):
         boxed = _fit_box(repen(radius))
         width = stroke_width(boxed)
         if thin - 0.1 <= width <= thick + 0.1:
             break
-        tried.append(radius)
-        widths.append(width)
-        slope = (widths[-1] - widths[-2]) / (tried[-1] - tried[-2]) if tried[-1] != tried[-2] else 0.0
+        slope = (width - last_width) / (radius - last_radius) if radius != last_radius else 0.0
         if slope <= 0:  # no change (the pen hit its limit), or noise: go on in the first way
             slope = 2 * BOX / max(repen.crop.shape)
+        last_radius, last_width = radius, width
         radius += (target - width) / slope
     return boxed

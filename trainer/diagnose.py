@@ -6,7 +6,8 @@ read as ``g``. The diagonal holds the digits read right, so its sum divided by t
 is the accuracy :func:`trainer.loop.evaluate` reports, and everything off the diagonal is a mistake.
 A large cell off the diagonal (4 read as 9, 7 read as 2) is a confusion worth looking at.
 
-:func:`diagnose` runs the model over the test digits in batches, exactly as ``evaluate`` does, and
+:func:`diagnose` runs the model over the test digits in batches (``trainer.loop.outputs``, as
+``evaluate`` does), and
 keeps for every mistake which digit it was (its index in the test set), its true label, the guess
 and how sure the model was of that guess (the softmax probability of the guessed digit). Everything
 comes back as numpy arrays: plain data, which a GUI can hand from a worker thread to its window.
@@ -20,6 +21,7 @@ import numpy as np
 import torch
 
 from mnist_draw.model import MLP
+from trainer.loop import outputs
 
 
 @dataclass(frozen=True)
@@ -50,24 +52,12 @@ class Diagnosis:
 
 def diagnose(model: MLP, x: torch.Tensor, y: torch.Tensor, chunk: int = 2000) -> Diagnosis:
     """Confusion matrix and mistakes of ``model`` on images ``x`` (uint8 or [0, 1]) with labels ``y``."""
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    guesses, confidences = [], []
-    try:
-        with torch.inference_mode():
-            for i in range(0, len(x), chunk):
-                xb = x[i : i + chunk].to(device)
-                xb = xb.float() / 255.0 if xb.dtype == torch.uint8 else xb.float()
-                logits = model(xb)
-                guess = logits.argmax(1)  # as evaluate() decides, so the two always agree
-                guesses.append(guess.cpu())
-                confidences.append(torch.softmax(logits, 1).gather(1, guess[:, None])[:, 0].cpu())
-    finally:
-        model.train(was_training)
+    logits = outputs(model, x, chunk)
+    guess = logits.argmax(1)  # as evaluate() decides, so the two always agree
+    confidence = torch.softmax(logits, 1).gather(1, guess[:, None])[:, 0]
     truth = y.cpu().numpy().astype(np.int64)
-    guess = torch.cat(guesses).numpy().astype(np.int64) if guesses else np.zeros(0, np.int64)
-    confidence = torch.cat(confidences).numpy().astype(np.float32) if confidences else np.zeros(0, np.float32)
+    guess = guess.cpu().numpy().astype(np.int64)
+    confidence = confidence.cpu().numpy().astype(np.float32)
     confusion = np.bincount(truth * 10 + guess, minlength=100).reshape(10, 10).astype(np.int64)
     wrong = np.flatnonzero(truth != guess)
     return Diagnosis(confusion, wrong, truth[wrong], guess[wrong], confidence[wrong])

@@ -158,18 +158,26 @@ def make_optimizer(recipe: Recipe, params) -> torch.optim.Optimizer:
         else torch.optim.Adam(params, lr=recipe.lr)
 
 
-def evaluate(model: MLP, x: torch.Tensor, y: torch.Tensor, chunk: int = 10000) -> float:
-    """Share of correct argmax predictions; ``x`` is uint8 or [0, 1] float images on the model's device."""
+def outputs(model: MLP, x: torch.Tensor, chunk: int = 10000) -> torch.Tensor:
+    """The model's outputs [N, 10] for images ``x`` (uint8 or [0, 1] floats), in eval mode, chunk by chunk."""
     was_training = model.training
     model.eval()
-    correct = 0
-    with torch.inference_mode():
-        for i in range(0, len(x), chunk):
-            xb = x[i : i + chunk]
-            xb = xb.float() / 255.0 if xb.dtype == torch.uint8 else xb
-            correct += int((model(xb).argmax(1) == y[i : i + chunk]).sum())
-    model.train(was_training)
-    return correct / max(1, len(x))
+    device = next(model.parameters()).device
+    try:
+        with torch.inference_mode():
+            chunks = []
+            for i in range(0, len(x), chunk):
+                xb = x[i : i + chunk].to(device)
+                chunks.append(model(xb.float() / 255.0 if xb.dtype == torch.uint8 else xb.float()))
+            return torch.cat(chunks) if chunks else torch.zeros(0, 10, device=device)
+    finally:
+        model.train(was_training)
+
+
+def evaluate(model: MLP, x: torch.Tensor, y: torch.Tensor, chunk: int = 10000) -> float:
+    """Share of correct argmax predictions; ``x`` is uint8 or [0, 1] float images."""
+    guesses = outputs(model, x, chunk).argmax(1)
+    return int((guesses == y.to(guesses.device)).sum()) / max(1, len(x))
 
 
 def train_one_epoch(model, optimizer, scheduler, loss_fn, x, y, recipe: Recipe, generator, steps_left: int,

@@ -2,8 +2,8 @@
 
 A few dozen drawings are nothing next to 60,000 MNIST digits, and training on them alone would make
 the network forget the rest ("catastrophic forgetting"). So the run mixes them with *replayed* MNIST:
-each epoch shows a slice of MNIST (a random one for each run, of every digit) plus every personal sample repeated often enough that they make up
-about a fifth of what the network sees. A small learning rate and a few epochs nudge the existing
+each epoch shows a slice of MNIST (a random one for each run, of every digit) plus every personal
+sample, repeated often enough that they make up about a fifth of what the network sees. A small learning rate and a few epochs nudge the existing
 weights instead of starting over. :func:`scores` measures MNIST test accuracy and the accuracy on the
 samples themselves, before and after, so both the cost and the gain are visible.
 """
@@ -46,12 +46,12 @@ def personal_run(model: MLP, samples_x: np.ndarray, samples_y: np.ndarray, data:
         raise ValueError("there are no personal samples to learn from yet")
     extra = (torch.as_tensor(samples_x, dtype=torch.float32), torch.as_tensor(samples_y, dtype=torch.int64),
              repeats_for(len(samples_y), replay))
-    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     seed = kwargs.get("seed")
     generator = torch.Generator().manual_seed(seed if seed is not None else int(torch.seed() % 2**63))
     pick = torch.randperm(len(data.train_y), generator=generator)[:replay].to(data.train_y.device)
     replayed = dataclasses.replace(data, train_x=data.train_x[pick], train_y=data.train_y[pick])
-    return TrainingRun(finetune_recipe(model.recipe, epochs), replayed, init=state, extra=extra, **kwargs)
+    return TrainingRun(finetune_recipe(model.recipe, epochs), replayed, init=model.state_dict(), extra=extra,
+                       **kwargs)
 
 
 def accuracy_on(model: MLP, data: Mnist) -> float:

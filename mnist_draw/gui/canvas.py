@@ -25,7 +25,6 @@ from PySide6.QtCore import QMimeData, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-
 PAPER = 255
 INK = 0
 # MNIST strokes are 2-3 pixels wide in a 20-pixel box: about a twelfth of a digit's height.
@@ -66,9 +65,17 @@ def ink_on_paper(picture: np.ndarray) -> QImage:
     """Any picture of a digit as a grey QImage of black ink on white paper (raises ImageError)."""
     from mnist_draw.preprocess import ink_map  # with SciPy: imported when first needed, for a fast start
 
-    grey = np.ascontiguousarray(np.round(PAPER * (1.0 - ink_map(picture))).astype(np.uint8))
-    h, w = grey.shape
-    return QImage(grey.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
+    return array_to_image(np.round(PAPER * (1.0 - ink_map(picture))).astype(np.uint8))
+
+
+def array_to_image(pixels: np.ndarray) -> QImage:
+    """A uint8 picture, [h, w] grey or [h, w, 3] RGB, as a QImage that owns its own copy of the pixels
+    (the inverse of :func:`image_to_array`)."""
+    a = np.ascontiguousarray(pixels, np.uint8)
+    h, w = a.shape[:2]
+    if a.ndim == 2:
+        return QImage(a.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
+    return QImage(a.data, w, h, w * 3, QImage.Format.Format_RGB888).copy()
 
 
 class Canvas(QWidget):

@@ -99,7 +99,7 @@ class Mailbox:
 
 
 class ClassifierWorker(QObject):
-    """Lives in the classifier thread. The GUI posts work with :meth:`post`; ``work`` does it."""
+    """Lives in the classifier thread. The GUI posts work to its ``mailbox``; ``work`` does it."""
 
     ready = Signal()
     guessed = Signal(object)  # Guess
@@ -109,7 +109,6 @@ class ClassifierWorker(QObject):
     def __init__(self):
         super().__init__()
         self.mailbox = Mailbox()
-        self.post = self.mailbox.post
         self._net = None
         self._live: LiveModel | None = None
         self._pixels: np.ndarray | None = None
@@ -213,7 +212,7 @@ class LiveClassifier(QObject):
         self._post("model", str(path))
 
     def _post(self, key: str, value: Any) -> None:
-        if self._worker.post(key, value):
+        if self._worker.mailbox.post(key, value):
             self._wake.emit()
 
     def shutdown(self) -> None:

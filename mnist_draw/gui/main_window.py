@@ -83,7 +83,6 @@ class MainWindow(QMainWindow):
         self.split.setSizes([560, 300])
         self._restore_layout()
 
-
         self._frame = QTimer(self)
         self._frame.setSingleShot(True)
         self._frame.setInterval(FRAME_MS)

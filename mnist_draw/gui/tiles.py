@@ -12,19 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPoint, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPixmap
+from PySide6.QtGui import QColor, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
 
+from mnist_draw.gui.canvas import array_to_image
+
 HIGHLIGHT = QColor(255, 200, 40)
-
-
-def array_to_image(pixels: np.ndarray) -> QImage:
-    """A uint8 picture, [h, w] grey or [h, w, 3] RGB, as a QImage that owns its own copy of the pixels."""
-    a = np.ascontiguousarray(pixels, np.uint8)
-    h, w = a.shape[:2]
-    if a.ndim == 2:
-        return QImage(a.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
-    return QImage(a.data, w, h, w * 3, QImage.Format.Format_RGB888).copy()
 
 
 class TileModel(QAbstractListModel):
