@@ -28,8 +28,8 @@ REPORTED = {
 
 def main() -> None:
     from mnist_draw.model import PRESETS
-    from trainer.data import load_mnist
-    from trainer.loop import fit
+    from mnist_draw.trainer.data import load_mnist
+    from mnist_draw.trainer.loop import fit
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("names", nargs="*", default=[n for n in PRESETS if n != "default"])

@@ -2,7 +2,7 @@
 
 The tutorial's way: ``torchvision.datasets.MNIST`` with ``transforms.ToTensor()`` and a ``DataLoader``
 (batch 64, shuffled), so every batch builds 64 PIL images and converts them one by one. Ours: MNIST as
-one tensor on the device, batches as slices of a random permutation (``trainer.loop``).
+one tensor on the device, batches as slices of a random permutation (``mnist_draw.trainer.loop``).
 
     MNIST_DRAW_DATA=../shared/mnist .venv/bin/python benchmarks/train_speed.py [--device cpu|cuda] [--epochs 2]
 
@@ -60,8 +60,8 @@ def published_epoch_seconds(root: str, device: torch.device, epochs: int) -> tup
 
 def trainer_epoch_seconds(root: str, device: torch.device, epochs: int) -> tuple[list[float], float]:
     from mnist_draw.model import preset
-    from trainer.data import load_mnist
-    from trainer.loop import fit
+    from mnist_draw.trainer.data import load_mnist
+    from mnist_draw.trainer.loop import fit
 
     data = load_mnist(root, download=False, device=device)
     result = fit(preset("seed002").replace(epochs=epochs), data, device=device, seed=0)
@@ -75,7 +75,7 @@ def main() -> None:
     p.add_argument("--data", default=os.environ.get("MNIST_DRAW_DATA", "../shared/mnist"))
     args = p.parse_args()
     device = torch.device(args.device)
-    from trainer.data import load_mnist
+    from mnist_draw.trainer.data import load_mnist
 
     root = str(load_mnist(args.data, download=False).root)
     print(f"seed002 epoch time on {device} ({platform.processor() or platform.machine()}, "

@@ -32,7 +32,7 @@ def _bundle_check() -> int:
                 "matmul": float((torch.ones(2, 3) @ torch.ones(3, 2)).sum())}
 
     def cuda_reason():
-        from trainer.loop import cuda_unavailable_reason
+        from mnist_draw.trainer.loop import cuda_unavailable_reason
 
         return cuda_unavailable_reason()
 
@@ -70,7 +70,7 @@ def _bundle_check() -> int:
 
     def mnist_reader():
         from torchvision.datasets import MNIST  # noqa: F401
-        from trainer.data import load_mnist  # noqa: F401
+        from mnist_draw.trainer.data import load_mnist  # noqa: F401
 
         return "ok"
 
@@ -80,9 +80,9 @@ def _bundle_check() -> int:
         import dataclasses
 
         from mnist_draw.model import preset
-        from trainer.data import has_mnist, load_mnist
+        from mnist_draw.trainer.data import has_mnist, load_mnist
         from mnist_draw.paths import mnist_root
-        from trainer.loop import fit
+        from mnist_draw.trainer.loop import fit
 
         root, source = mnist_root()
         if not has_mnist(root):

@@ -22,7 +22,7 @@ def _private_home(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(scope="session")
 def mnist():
-    from trainer.data import load_mnist
+    from mnist_draw.trainer.data import load_mnist
 
     return load_mnist(os.environ.get("MNIST_DRAW_DATA"), download=False)
 
@@ -31,7 +31,7 @@ def mnist():
 def small_model(mnist):
     """A real seed002 MLP trained for a few seconds on part of MNIST (about 95% on the test set)."""
     from mnist_draw.model import preset
-    from trainer.loop import fit
+    from mnist_draw.trainer.loop import fit
 
     return fit(preset("seed002").replace(epochs=2), mnist, device="cpu", seed=0, train_limit=20000)
 
@@ -39,7 +39,7 @@ def small_model(mnist):
 @pytest.fixture(scope="session")
 def small_model_file(small_model, tmp_path_factory):
     from mnist_draw.model import save_model
-    from trainer.loop import result_metadata
+    from mnist_draw.trainer.loop import result_metadata
 
     path = tmp_path_factory.mktemp("models") / "small.safetensors"
     save_model(path, small_model.model, result_metadata(small_model))

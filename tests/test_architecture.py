@@ -23,7 +23,7 @@ def test_core_and_trainer_import_no_qt():
     code = (
         "import sys\n"
         "import mnist_draw, mnist_draw.model, mnist_draw.preprocess, mnist_draw.paths, mnist_draw.atomic\n"
-        "import trainer, trainer.data, trainer.augment, trainer.loop, trainer.cli, mnist_draw.cli\n"
+        "import mnist_draw.trainer, trainer.data, trainer.augment, trainer.loop, trainer.cli, mnist_draw.cli\n"
         "bad = sorted(m for m in sys.modules if m.startswith(('PySide6', 'shiboken6', 'pyqtgraph', 'mnist_draw.gui')))\n"
         "print(','.join(bad))\n"
     )

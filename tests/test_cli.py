@@ -17,7 +17,7 @@ def _assert_one_line_error(proc):
 
 def test_mnist_train_json_prints_one_object_per_epoch_and_saves(tmp_path):
     out = tmp_path / "m.safetensors"
-    proc = run_cli("-m", "trainer.cli", "--preset", "seed002", "--epochs", "2", "--train-limit", "3000",
+    proc = run_cli("-m", "mnist_draw.trainer.cli", "--preset", "seed002", "--epochs", "2", "--train-limit", "3000",
                    "--seed", "0", "--threads", "1", "--no-download", "--json", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
@@ -27,14 +27,14 @@ def test_mnist_train_json_prints_one_object_per_epoch_and_saves(tmp_path):
         assert set(record) == {"epoch", "train_loss", "test_accuracy", "seconds"}
         assert record["epoch"] == i and 0.5 < record["test_accuracy"] <= 1
     assert out.is_file()
-    proc = run_cli("-m", "trainer.cli", "--evaluate", str(out), "--no-download")
+    proc = run_cli("-m", "mnist_draw.trainer.cli", "--evaluate", str(out), "--no-download")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == f"test_accuracy {json.loads(lines[-1])['test_accuracy']:.4f}"
 
 
 def test_mnist_train_overrides_make_the_recipe(tmp_path):
     out = tmp_path / "m.safetensors"
-    proc = run_cli("-m", "trainer.cli", "--preset", "seed002", "--epochs", "1", "--train-limit", "1000",
+    proc = run_cli("-m", "mnist_draw.trainer.cli", "--preset", "seed002", "--epochs", "1", "--train-limit", "1000",
                    "--hidden", "32,16", "--activation", "sigmoid", "--optimizer", "adam", "--lr", "0.01",
                    "--batch-size", "100", "--loss", "mse", "--no-download", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
@@ -46,7 +46,7 @@ def test_mnist_train_overrides_make_the_recipe(tmp_path):
 
 
 def test_mnist_train_evaluates_the_shipped_model_by_default():
-    proc = run_cli("-m", "trainer.cli", "--evaluate", "--no-download")
+    proc = run_cli("-m", "mnist_draw.trainer.cli", "--evaluate", "--no-download")
     assert proc.returncode == 0, proc.stderr
     name, value = proc.stdout.split()
     assert name == "test_accuracy" and float(value) >= 0.985
@@ -57,20 +57,20 @@ def test_mnist_train_evaluates_the_shipped_model_by_default():
     (["--threads", "0"], 2),
 ])
 def test_mnist_train_bad_arguments(args, code):
-    proc = run_cli("-m", "trainer.cli", "--no-download", *args)
+    proc = run_cli("-m", "mnist_draw.trainer.cli", "--no-download", *args)
     assert proc.returncode == code
     _assert_one_line_error(proc)
 
 
 def test_mnist_train_without_data_names_both_ways(tmp_path):
-    proc = run_cli("-m", "trainer.cli", "--data", str(tmp_path), "--no-download", "--epochs", "1")
+    proc = run_cli("-m", "mnist_draw.trainer.cli", "--data", str(tmp_path), "--no-download", "--epochs", "1")
     assert proc.returncode == 2
     _assert_one_line_error(proc)
     assert "--data" in proc.stderr and "MNIST_DRAW_DATA" in proc.stderr
 
 
 def test_mnist_train_diverging_loss_is_a_clear_failure(tmp_path):
-    proc = run_cli("-m", "trainer.cli", "--preset", "seed001", "--lr", "1000000", "--momentum", "0",
+    proc = run_cli("-m", "mnist_draw.trainer.cli", "--preset", "seed001", "--lr", "1000000", "--momentum", "0",
                    "--train-limit", "5000", "--no-download", "--out", str(tmp_path / "m.safetensors"))
     assert proc.returncode == 1
     assert "learning rate too high" in proc.stderr and "Traceback" not in proc.stderr

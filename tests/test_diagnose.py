@@ -9,8 +9,8 @@ import numpy as np
 import torch
 
 from mnist_draw.model import build_model, predict, preset
-from trainer.diagnose import diagnose
-from trainer.loop import evaluate
+from mnist_draw.trainer.diagnose import diagnose
+from mnist_draw.trainer.loop import evaluate
 
 
 def test_the_matrix_counts_every_test_digit_and_agrees_with_evaluate(mnist, small_model):

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw
 
 from mnist_draw.model import load_model, predict
 from mnist_draw.preprocess import THICK, THIN, load_image, stroke_width, to_mnist
-from trainer.loop import evaluate
+from mnist_draw.trainer.loop import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
 DRAWN = ROOT / "tests" / "data" / "drawn"

@@ -85,7 +85,7 @@ def test_no_network_gives_a_clear_error(tmp_path):
     code = ("import sys\n"
             "from torchvision.datasets import MNIST\n"
             "MNIST.mirrors = ['http://127.0.0.1:9/']  # nothing listens there: like having no network\n"
-            "from trainer.cli import main\n"
+            "from mnist_draw.trainer.cli import main\n"
             "sys.exit(main(['--data', sys.argv[1], '--epochs', '1']))\n")
     proc = run_cli("-c", code, str(tmp_path / "cache"))
     assert proc.returncode == 2
@@ -105,7 +105,7 @@ def _without_root_powers(*args):
 def test_read_only_cache_folder_gives_a_clear_error(tmp_path):
     cache = tmp_path / "cache"
     cache.mkdir(mode=0o555)
-    proc = _without_root_powers("-m", "trainer.cli", "--data", str(cache / "mnist"), "--epochs", "1")
+    proc = _without_root_powers("-m", "mnist_draw.trainer.cli", "--data", str(cache / "mnist"), "--epochs", "1")
     assert proc.returncode == 2
     assert "could not download MNIST" in _one_line_error(proc)[-1]
     assert list(cache.iterdir()) == []
@@ -118,7 +118,7 @@ def test_sigterm_during_training_writes_nothing_and_keeps_the_old_model(tmp_path
     out = tmp_path / "model.safetensors"
     save_model(out, build_model(preset("linear"), seed=0))
     before = out.read_bytes()
-    proc = subprocess.Popen([sys.executable, "-m", "trainer.cli", "--preset", "seed002", "--no-download", "--json",
+    proc = subprocess.Popen([sys.executable, "-m", "mnist_draw.trainer.cli", "--preset", "seed002", "--no-download", "--json",
                              "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first_epoch = proc.stdout.readline()  # wait until it is really training
     assert '"epoch": 1' in first_epoch
@@ -138,7 +138,7 @@ def slow_fsync(fd):  # a slow disk: the save takes seconds, long enough to be in
     time.sleep(2)
     real_fsync(fd)
 os.fsync = slow_fsync
-from trainer.cli import main
+from mnist_draw.trainer.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -169,7 +169,7 @@ def test_a_full_disk_during_save_keeps_the_old_model(tmp_path):
     code = ("import resource, signal, sys\n"
             "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
             "resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))\n"
-            "from trainer.cli import main\n"
+            "from mnist_draw.trainer.cli import main\n"
             "sys.exit(main(['--preset', 'seed002', '--epochs', '1', '--train-limit', '640', '--no-download',"
             " '--out', sys.argv[1]]))\n")
     proc = run_cli("-c", code, str(out))
@@ -182,7 +182,7 @@ def test_a_full_disk_during_save_keeps_the_old_model(tmp_path):
 def test_permission_denied_on_save_is_a_clear_error(tmp_path):
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o555)
-    proc = _without_root_powers("-m", "trainer.cli", "--preset", "seed002", "--epochs", "1", "--train-limit", "640",
+    proc = _without_root_powers("-m", "mnist_draw.trainer.cli", "--preset", "seed002", "--epochs", "1", "--train-limit", "640",
                                 "--no-download", "--out", str(locked / "m.safetensors"))
     assert proc.returncode == 1
     assert "could not save the model" in _one_line_error(proc)[-1]
@@ -198,7 +198,7 @@ def test_cuda_failing_during_a_run_goes_on_on_the_cpu_and_says_so(mnist, monkeyp
     the run finishes on the CPU, says so once, and loses no finished epoch."""
     import torch
 
-    from trainer import loop
+    from mnist_draw.trainer import loop
 
     run = loop.TrainingRun(preset("seed002").replace(epochs=2), mnist, device=torch.device("cuda"), seed=0,
                            train_limit=3000)
@@ -225,7 +225,7 @@ def test_cuda_failing_during_a_run_goes_on_on_the_cpu_and_says_so(mnist, monkeyp
 def test_only_gpu_failures_are_taken_for_gpu_failures():
     import torch
 
-    from trainer.loop import TrainingDiverged, is_device_failure
+    from mnist_draw.trainer.loop import TrainingDiverged, is_device_failure
 
     assert is_device_failure(torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
     assert is_device_failure(RuntimeError("CUDA error: unspecified launch failure"))

@@ -8,7 +8,7 @@ from PIL import Image
 from _support import run_cli
 from mnist_draw.model import predict, save_model
 from mnist_draw.samples import count_samples, delete_sample, list_samples, load_samples, save_sample
-from trainer.personal import accuracy_on, personal_run, repeats_for
+from mnist_draw.trainer.personal import accuracy_on, personal_run, repeats_for
 
 
 def test_samples_are_stored_in_imagefolder_layout(tmp_path, mnist):
@@ -74,7 +74,7 @@ def test_mnist_train_samples_cli(tmp_path, small_model, small_model_file, mnist)
     for image, label in zip(sx, sy):
         save_sample(image, int(label), tmp_path / "samples")
     out = tmp_path / "tuned.safetensors"
-    proc = run_cli("-m", "trainer.cli", "--samples", str(tmp_path / "samples"), "--init", str(small_model_file),
+    proc = run_cli("-m", "mnist_draw.trainer.cli", "--samples", str(tmp_path / "samples"), "--init", str(small_model_file),
                    "--epochs", "1", "--seed", "0", "--no-download", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "before" in proc.stderr and "after" in proc.stderr
@@ -82,6 +82,6 @@ def test_mnist_train_samples_cli(tmp_path, small_model, small_model_file, mnist)
 
     meta = load_model(out).metadata
     assert meta["personal_samples"] == 20 and meta["test_accuracy_before"] > 0.9
-    proc = run_cli("-m", "trainer.cli", "--samples", str(tmp_path / "none"), "--init", str(small_model_file),
+    proc = run_cli("-m", "mnist_draw.trainer.cli", "--samples", str(tmp_path / "none"), "--init", str(small_model_file),
                    "--no-download")
     assert proc.returncode == 2 and "no personal samples" in proc.stderr

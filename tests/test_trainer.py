@@ -8,9 +8,9 @@ import numpy as np
 import torch
 
 from mnist_draw.model import preset
-from trainer.augment import augment
-from trainer.data import DataError, load_mnist
-from trainer.loop import BatchEvent, EpochEvent, TrainingDiverged, TrainingRun, fit, resolve_device
+from mnist_draw.trainer.augment import augment
+from mnist_draw.trainer.data import DataError, load_mnist
+from mnist_draw.trainer.loop import BatchEvent, EpochEvent, TrainingDiverged, TrainingRun, fit, resolve_device
 
 
 def test_mnist_is_loaded_as_tensors(mnist):
@@ -101,7 +101,7 @@ def test_personal_samples_are_mixed_in(mnist):
 
 
 def test_fine_tuning_replays_a_random_slice_of_mnist(mnist, small_model):
-    from trainer.personal import personal_run
+    from mnist_draw.trainer.personal import personal_run
 
     x, y = np.zeros((4, 28, 28), np.float32), np.array([1, 2, 3, 4])
     runs = [personal_run(small_model.model, x, y, mnist, replay=3000, device="cpu", seed=seed) for seed in (0, 0, 1)]
@@ -131,7 +131,7 @@ def test_cuda_asked_for_without_cuda_falls_back_to_cpu_and_says_so():
 def test_augmentation_distorts_within_bounds(mnist):
     from scipy import ndimage
 
-    from trainer.augment import AugmentSettings
+    from mnist_draw.trainer.augment import AugmentSettings
 
     g = torch.Generator().manual_seed(0)
     x = mnist.test_x[:500].float() / 255
@@ -152,7 +152,7 @@ def test_augmentation_distorts_within_bounds(mnist):
 
 
 def test_flags_are_drawn_on_ones_only_at_their_top_left(mnist):
-    from trainer.augment import add_flags
+    from mnist_draw.trainer.augment import add_flags
 
     g = torch.Generator().manual_seed(0)
     x = mnist.test_x[:1000].float() / 255

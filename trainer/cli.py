@@ -108,8 +108,8 @@ def _run(args: argparse.Namespace) -> int:
 
     from mnist_draw.model import ModelFileError, load_model, save_model
     from mnist_draw.paths import default_model_path, models_dir
-    from trainer.data import DataError, load_mnist
-    from trainer.loop import BatchEvent, DeviceEvent, TrainingDiverged, TrainingRun, default_threads, evaluate, \
+    from mnist_draw.trainer.data import DataError, load_mnist
+    from mnist_draw.trainer.loop import BatchEvent, DeviceEvent, TrainingDiverged, TrainingRun, default_threads, evaluate, \
         result_metadata, resolve_device
 
     try:
@@ -169,7 +169,7 @@ def _run(args: argparse.Namespace) -> int:
     threads = args.threads or default_threads(leave_for_gui=False)
     before = None
     if base is not None:
-        from trainer.personal import personal_run
+        from mnist_draw.trainer.personal import personal_run
 
         before = evaluate(base.model, data.test_x, data.test_y)
         run = personal_run(base.model, samples_x, samples_y, data, epochs=args.epochs or 3, device=device,

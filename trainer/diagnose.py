@@ -3,10 +3,10 @@
 Accuracy is one number; the confusion matrix says which mistakes make it up. It is a 10x10 table of
 counts: row ``t``, column ``g`` counts the test digits whose true label is ``t`` and that the model
 read as ``g``. The diagonal holds the digits read right, so its sum divided by the number of digits
-is the accuracy :func:`trainer.loop.evaluate` reports, and everything off the diagonal is a mistake.
+is the accuracy :func:`mnist_draw.trainer.loop.evaluate` reports, and everything off the diagonal is a mistake.
 A large cell off the diagonal (4 read as 9, 7 read as 2) is a confusion worth looking at.
 
-:func:`diagnose` runs the model over the test digits in batches (``trainer.loop.outputs``, as
+:func:`diagnose` runs the model over the test digits in batches (``mnist_draw.trainer.loop.outputs``, as
 ``evaluate`` does), and
 keeps for every mistake which digit it was (its index in the test set), its true label, the guess
 and how sure the model was of that guess (the softmax probability of the guessed digit). Everything
@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from mnist_draw.model import MLP
-from trainer.loop import outputs
+from mnist_draw.trainer.loop import outputs
 
 
 @dataclass(frozen=True)

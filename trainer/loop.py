@@ -17,7 +17,7 @@ the CPU. At most one epoch's work is done again; nothing already finished is los
 
 The loop itself is as plain as pytorch/examples' ``mnist/main.py``: :func:`train_one_epoch` and
 :func:`evaluate`. What makes it fast is the data: MNIST lives on the device as one tensor (see
-:mod:`trainer.data`) and a batch is a slice of a random permutation.
+:mod:`mnist_draw.trainer.data`) and a batch is a slice of a random permutation.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ import torch.nn.functional as F
 
 from mnist_draw.errors import one_line
 from mnist_draw.model import MLP, Recipe, build_model
-from trainer.augment import augment
-from trainer.data import Mnist
+from mnist_draw.trainer.augment import augment
+from mnist_draw.trainer.data import Mnist
 
 
 class TrainingDiverged(RuntimeError):

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from mnist_draw.model import MLP, Recipe
-from trainer.data import Mnist
-from trainer.loop import TrainingRun, evaluate
+from mnist_draw.trainer.data import Mnist
+from mnist_draw.trainer.loop import TrainingRun, evaluate
 
 REPLAY = 12000  # MNIST training digits per fine-tuning epoch
 SHARE = 0.2  # the personal samples' share of each epoch

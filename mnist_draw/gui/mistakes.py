@@ -2,7 +2,7 @@
 
 Whenever a finished model goes live (loaded from a file, or at the end of training), the window asks
 for its mistakes: the confusion matrix over the 10,000 MNIST test digits and the digits it misreads
-(see :mod:`trainer.diagnose`). Reading MNIST and running the network over all of it takes up to a
+(see :mod:`mnist_draw.trainer.diagnose`). Reading MNIST and running the network over all of it takes up to a
 second, too long for the GUI thread, and the live classifier's thread must stay free for the drawing;
 so a :class:`MistakeWorker` does it in a third thread.
 
@@ -30,7 +30,7 @@ from mnist_draw.gui.classifier import LiveModel, Mailbox, worker_thread
 @dataclass(frozen=True)
 class Mistakes:
     model: LiveModel
-    diagnosis: object  # trainer.diagnose.Diagnosis: confusion matrix and the misread digits
+    diagnosis: object  # mnist_draw.trainer.diagnose.Diagnosis: confusion matrix and the misread digits
     images: np.ndarray  # [k, 28, 28] uint8, white on black: the misread test digits, as in diagnosis.wrong
 
 
@@ -51,8 +51,8 @@ class MistakeWorker(QObject):
             return
         model, data = jobs["model"]
         from mnist_draw.model import model_from_state
-        from trainer.data import DataError, load_mnist
-        from trainer.diagnose import diagnose
+        from mnist_draw.trainer.data import DataError, load_mnist
+        from mnist_draw.trainer.diagnose import diagnose
 
         try:
             mnist = load_mnist(data, download=False)

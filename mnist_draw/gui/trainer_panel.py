@@ -169,7 +169,7 @@ class TrainerPanel(QWidget):
     def setup(self) -> None:
         """Fill the lists and the device picker; called once PyTorch has been imported."""
         from mnist_draw.model import ACTIVATIONS, AUGMENTS, LOSSES, OPTIMIZERS, PRESETS
-        from trainer.loop import cuda_unavailable_reason
+        from mnist_draw.trainer.loop import cuda_unavailable_reason
 
         self._presets = dict(PRESETS)
         for combo, values in ((self.activation, ACTIVATIONS), (self.loss, LOSSES),
@@ -246,7 +246,7 @@ class TrainerPanel(QWidget):
     # ------------------------------------------------------------------------------------- data
 
     def check_data(self) -> bool:
-        from trainer.data import has_mnist
+        from mnist_draw.trainer.data import has_mnist
 
         root, source = mnist_root(self.data_dir)
         if has_mnist(root):

@@ -2,7 +2,7 @@
 
 The wiring is superqt's ``new_worker_qthread``, done by hand: a ``TrainingWorker`` (a QObject) is
 moved to a fresh ``QThread``; the thread's ``started`` runs the worker's ``run``, which iterates a
-:class:`trainer.loop.TrainingRun` and emits signals carrying plain data (numbers, tuples, weights
+:class:`mnist_draw.trainer.loop.TrainingRun` and emits signals carrying plain data (numbers, tuples, weights
 copied to the CPU). Qt queues them to the GUI thread, so the window never waits on training.
 
 While ``run`` loops, the worker thread's event loop is not running, so a queued "please stop" slot
@@ -17,7 +17,7 @@ too, so the live classifier can show the model learning.
 
 A job either trains a recipe from scratch or, when it carries ``finetune`` (a copy of the live model),
 fine-tunes that model on the user's personal samples mixed with replayed MNIST
-(:mod:`trainer.personal`). The same loop runs both; a fine-tune also measures MNIST test accuracy and
+(:mod:`mnist_draw.trainer.personal`). The same loop runs both; a fine-tune also measures MNIST test accuracy and
 the accuracy on the samples before and after, and reports them in the outcome.
 """
 
@@ -93,7 +93,7 @@ class TrainingWorker(QObject):
     log = Signal(str)
     data_missing = Signal(str)
     progress = Signal(object)  # Progress
-    epoch_done = Signal(object)  # trainer.loop.EpochEvent
+    epoch_done = Signal(object)  # mnist_draw.trainer.loop.EpochEvent
     weights = Signal(object)  # LiveModel
     paused = Signal(int)  # the step it paused after
     failed = Signal(str)
@@ -107,8 +107,8 @@ class TrainingWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        from trainer.data import DataError
-        from trainer.loop import TrainingDiverged
+        from mnist_draw.trainer.data import DataError
+        from mnist_draw.trainer.loop import TrainingDiverged
 
         outcome = None
         try:
@@ -125,8 +125,8 @@ class TrainingWorker(QObject):
 
     def _train(self) -> Outcome:
         from mnist_draw.model import copy_state
-        from trainer.data import load_mnist
-        from trainer.loop import BatchEvent, DeviceEvent, TrainingRun, default_threads, result_metadata
+        from mnist_draw.trainer.data import load_mnist
+        from mnist_draw.trainer.loop import BatchEvent, DeviceEvent, TrainingRun, default_threads, result_metadata
 
         job = self.job
         if job.download:
@@ -199,7 +199,7 @@ class TrainingWorker(QObject):
 
         from mnist_draw.model import model_from_state
         from mnist_draw.samples import load_samples
-        from trainer.personal import REPLAY, personal_run, scores
+        from mnist_draw.trainer.personal import REPLAY, personal_run, scores
 
         job = self.job
         samples_x, samples_y, problems = load_samples(job.samples)

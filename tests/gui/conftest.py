@@ -38,7 +38,7 @@ def user_home(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def mnist():
-    from trainer.data import DataError, load_mnist
+    from mnist_draw.trainer.data import DataError, load_mnist
 
     try:
         return load_mnist(download=False)
@@ -50,7 +50,7 @@ def mnist():
 def trained_model(mnist, tmp_path_factory):
     """A real seed002 model trained for a few seconds on 10,000 digits (about 94% on the test set)."""
     from mnist_draw.model import preset, save_model
-    from trainer.loop import fit, result_metadata
+    from mnist_draw.trainer.loop import fit, result_metadata
 
     result = fit(preset("seed002").replace(epochs=2), mnist, device="cpu", seed=0, train_limit=10_000)
     assert result.test_accuracy > 0.9
