@@ -44,7 +44,8 @@ def main() -> None:
     args = p.parse_args()
     import torch
 
-    from mnist_draw.model import load_model, predict
+    from mnist_draw.model.files import load_model
+    from mnist_draw.model.predict import predict
     from mnist_draw.paths import default_model_path
     from mnist_draw.preprocess import to_mnist
 

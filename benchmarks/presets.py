@@ -27,7 +27,7 @@ REPORTED = {
 
 
 def main() -> None:
-    from mnist_draw.model import PRESETS
+    from mnist_draw.model.recipe import PRESETS
     from mnist_draw.trainer.data import load_mnist
     from mnist_draw.trainer.loop import fit
 

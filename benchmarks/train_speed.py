@@ -59,7 +59,7 @@ def published_epoch_seconds(root: str, device: torch.device, epochs: int) -> tup
 
 
 def trainer_epoch_seconds(root: str, device: torch.device, epochs: int) -> tuple[list[float], float]:
-    from mnist_draw.model import preset
+    from mnist_draw.model.recipe import preset
     from mnist_draw.trainer.data import load_mnist
     from mnist_draw.trainer.loop import fit
 

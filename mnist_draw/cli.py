@@ -31,7 +31,8 @@ def classify_main(argv: list[str]) -> int:
     p.add_argument("images", nargs="+", metavar="IMAGE")
     args = p.parse_args(argv)
 
-    from mnist_draw.model import ModelFileError, load_model, predict
+    from mnist_draw.model.files import ModelFileError, load_model
+    from mnist_draw.model.predict import predict
     from mnist_draw.paths import default_model_path
     from mnist_draw.preprocess import ImageError, load_image, to_mnist
 

@@ -24,7 +24,7 @@ the edge), using distance transforms, then scale again. MNIST-like drawings, and
 (a "1" one or two pixels across), are left exactly as they are.
 
 The result is a 28x28 float32 array with pixels in [0, 1], exactly like an MNIST image divided by 255;
-the network applies its own input scaling (:func:`mnist_draw.model.normalise`), the same function that
+the network applies its own input scaling (:func:`mnist_draw.model.network.normalise`), the same function that
 was used during training. An image with no ink gives ``None``.
 """
 

@@ -79,7 +79,7 @@ def _bundle_check() -> int:
         # (MNIST_DRAW_DATA, then the per-user cache), never downloading: what the trainer panel does.
         import dataclasses
 
-        from mnist_draw.model import preset
+        from mnist_draw.model.recipe import preset
         from mnist_draw.trainer.data import has_mnist, load_mnist
         from mnist_draw.paths import mnist_root
         from mnist_draw.trainer.loop import fit

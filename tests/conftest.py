@@ -30,7 +30,7 @@ def mnist():
 @pytest.fixture(scope="session")
 def small_model(mnist):
     """A real seed002 MLP trained for a few seconds on part of MNIST (about 95% on the test set)."""
-    from mnist_draw.model import preset
+    from mnist_draw.model.recipe import preset
     from mnist_draw.trainer.loop import fit
 
     return fit(preset("seed002").replace(epochs=2), mnist, device="cpu", seed=0, train_limit=20000)
@@ -38,7 +38,7 @@ def small_model(mnist):
 
 @pytest.fixture(scope="session")
 def small_model_file(small_model, tmp_path_factory):
-    from mnist_draw.model import save_model
+    from mnist_draw.model.files import save_model
     from mnist_draw.trainer.loop import result_metadata
 
     path = tmp_path_factory.mktemp("models") / "small.safetensors"

@@ -6,7 +6,7 @@ import sys
 
 from _support import ROOT
 
-CORE = ["mnist_draw/model.py", "mnist_draw/preprocess.py", "mnist_draw/paths.py", "mnist_draw/atomic.py",
+CORE = ["mnist_draw/model/recipe.py", "mnist_draw/model/network.py", "mnist_draw/model/predict.py", "mnist_draw/model/files.py", "mnist_draw/preprocess.py", "mnist_draw/paths.py", "mnist_draw/atomic.py",
         "mnist_draw/errors.py", "mnist_draw/samples.py"]
 
 
@@ -22,7 +22,7 @@ def imported_modules(path):
 def test_core_and_trainer_import_no_qt():
     code = (
         "import sys\n"
-        "import mnist_draw, mnist_draw.model, mnist_draw.preprocess, mnist_draw.paths, mnist_draw.atomic\n"
+        "import mnist_draw, mnist_draw.model.files, mnist_draw.model.predict, mnist_draw.preprocess, mnist_draw.paths, mnist_draw.atomic\n"
         "import mnist_draw.trainer, trainer.data, trainer.augment, trainer.loop, trainer.cli, mnist_draw.cli\n"
         "bad = sorted(m for m in sys.modules if m.startswith(('PySide6', 'shiboken6', 'pyqtgraph', 'mnist_draw.gui')))\n"
         "print(','.join(bad))\n"

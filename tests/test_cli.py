@@ -39,7 +39,7 @@ def test_mnist_train_overrides_make_the_recipe(tmp_path):
                    "--batch-size", "100", "--loss", "mse", "--no-download", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "epoch 1/1" in proc.stdout
-    from mnist_draw.model import load_model
+    from mnist_draw.model.files import load_model
 
     r = load_model(out).recipe
     assert (r.hidden, r.activation, r.optimizer, r.lr, r.batch_size, r.loss) == ((32, 16), "sigmoid", "adam", 0.01, 100, "mse")

@@ -8,7 +8,9 @@ import time
 import numpy as np
 import torch
 
-from mnist_draw.model import build_model, predict, preset
+from mnist_draw.model.network import build_model
+from mnist_draw.model.predict import predict
+from mnist_draw.model.recipe import preset
 from mnist_draw.trainer.diagnose import diagnose
 from mnist_draw.trainer.loop import evaluate
 

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from mnist_draw.model import load_model, predict
+from mnist_draw.model.files import load_model
+from mnist_draw.model.predict import predict
 from mnist_draw.preprocess import THICK, THIN, load_image, stroke_width, to_mnist
 from mnist_draw.trainer.loop import evaluate
 

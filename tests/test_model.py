@@ -6,10 +6,10 @@ import pickle
 import pytest
 import torch
 
-from mnist_draw.model import (
-    MLP, PRESETS, ModelFileError, Recipe, build_model, load_model, model_to_bytes, parse_hidden, predict, preset,
-    save_model,
-)
+from mnist_draw.model.files import ModelFileError, load_model, model_to_bytes, save_model
+from mnist_draw.model.network import MLP, build_model
+from mnist_draw.model.predict import predict
+from mnist_draw.model.recipe import PRESETS, Recipe, parse_hidden, preset
 
 
 def test_presets_are_the_reference_recipes():

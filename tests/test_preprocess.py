@@ -6,7 +6,7 @@ import torch
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from mnist_draw.model import predict
+from mnist_draw.model.predict import predict
 from mnist_draw.preprocess import ImageError, ink_map, load_image, to_mnist
 
 

@@ -16,7 +16,9 @@ import pytest
 from PIL import Image
 
 from _support import ROOT, run_cli
-from mnist_draw.model import build_model, load_model, preset, save_model
+from mnist_draw.model.files import load_model, save_model
+from mnist_draw.model.network import build_model
+from mnist_draw.model.recipe import preset
 
 
 def _one_line_error(proc):

@@ -6,7 +6,8 @@ import torch
 from PIL import Image
 
 from _support import run_cli
-from mnist_draw.model import predict, save_model
+from mnist_draw.model.files import save_model
+from mnist_draw.model.predict import predict
 from mnist_draw.samples import count_samples, delete_sample, list_samples, load_samples, save_sample
 from mnist_draw.trainer.personal import accuracy_on, personal_run, repeats_for
 
@@ -78,7 +79,7 @@ def test_mnist_train_samples_cli(tmp_path, small_model, small_model_file, mnist)
                    "--epochs", "1", "--seed", "0", "--no-download", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "before" in proc.stderr and "after" in proc.stderr
-    from mnist_draw.model import load_model
+    from mnist_draw.model.files import load_model
 
     meta = load_model(out).metadata
     assert meta["personal_samples"] == 20 and meta["test_accuracy_before"] > 0.9

@@ -7,7 +7,7 @@ import pytest
 import numpy as np
 import torch
 
-from mnist_draw.model import preset
+from mnist_draw.model.recipe import preset
 from mnist_draw.trainer.augment import augment
 from mnist_draw.trainer.data import DataError, load_mnist
 from mnist_draw.trainer.loop import BatchEvent, EpochEvent, TrainingDiverged, TrainingRun, fit, resolve_device
@@ -82,7 +82,7 @@ def test_cancel_takes_effect_within_one_batch(mnist):
 
 
 def test_fine_tuning_starts_from_given_weights(mnist, small_model):
-    from mnist_draw.model import copy_state
+    from mnist_draw.model.network import copy_state
 
     state = copy_state(small_model.model)
     run = TrainingRun(small_model.recipe.replace(epochs=1, lr=1e-9), mnist, device="cpu", seed=0, init=state,

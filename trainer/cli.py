@@ -26,7 +26,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mnist_draw.model import ACTIVATIONS, LOSSES, OPTIMIZERS, PRESETS, SCALINGS, AUGMENTS
+    from mnist_draw.model.recipe import ACTIVATIONS, LOSSES, OPTIMIZERS, PRESETS, SCALINGS, AUGMENTS
 
     p = _Parser(prog="mnist-train", description="Train an MLP on MNIST, or evaluate a model file.")
     p.add_argument("--preset", default="default", choices=list(PRESETS), help="recipe to start from (default: default)")
@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def recipe_from_args(args: argparse.Namespace):
-    from mnist_draw.model import parse_hidden, preset
+    from mnist_draw.model.recipe import parse_hidden, preset
 
     r = preset(args.preset)
     changes = {}
@@ -106,7 +106,7 @@ def _run(args: argparse.Namespace) -> int:
         _say(f"mnist-train: error: --threads must be 1 or more (got {args.threads})")
         return EXIT_USAGE
 
-    from mnist_draw.model import ModelFileError, load_model, save_model
+    from mnist_draw.model.files import ModelFileError, load_model, save_model
     from mnist_draw.paths import default_model_path, models_dir
     from mnist_draw.trainer.data import DataError, load_mnist
     from mnist_draw.trainer.loop import BatchEvent, DeviceEvent, TrainingDiverged, TrainingRun, default_threads, evaluate, \

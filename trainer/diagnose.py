@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mnist_draw.model import MLP
+from mnist_draw.model.network import MLP
 from mnist_draw.trainer.loop import outputs
 
 

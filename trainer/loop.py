@@ -33,7 +33,8 @@ import torch
 import torch.nn.functional as F
 
 from mnist_draw.errors import one_line
-from mnist_draw.model import MLP, Recipe, build_model
+from mnist_draw.model.network import MLP, build_model
+from mnist_draw.model.recipe import Recipe
 from mnist_draw.trainer.augment import augment
 from mnist_draw.trainer.data import Mnist
 

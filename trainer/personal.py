@@ -16,7 +16,8 @@ import math
 import numpy as np
 import torch
 
-from mnist_draw.model import MLP, Recipe
+from mnist_draw.model.network import MLP
+from mnist_draw.model.recipe import Recipe
 from mnist_draw.trainer.data import Mnist
 from mnist_draw.trainer.loop import TrainingRun, evaluate
 

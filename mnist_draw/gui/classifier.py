@@ -37,7 +37,7 @@ WORK_SIDE = 256  # the canvas is shrunk to this before preprocessing: plenty for
 class LiveModel:
     """A model as plain data that may cross threads: recipe, CPU weights and what is known about it."""
 
-    recipe: Any  # mnist_draw.model.Recipe
+    recipe: Any  # mnist_draw.model.recipe.Recipe
     state: dict  # name -> CPU tensor
     name: str
     accuracy: float | None = None  # on the MNIST test set
@@ -67,7 +67,8 @@ class Guess:
 
 def live_model_from_file(path: str) -> LiveModel:
     """Load a model file as a LiveModel; raises ModelFileError with a one-line reason."""
-    from mnist_draw.model import copy_state, load_model
+    from mnist_draw.model.files import load_model
+    from mnist_draw.model.network import copy_state
 
     loaded = load_model(path)
     name = loaded.metadata.get("name") or loaded.recipe.name
@@ -116,7 +117,7 @@ class ClassifierWorker(QObject):
 
     @Slot()
     def start(self) -> None:
-        import mnist_draw.model  # noqa: F401  (PyTorch: the slow import, done here, off the GUI thread)
+        import mnist_draw.model.network  # noqa: F401  (PyTorch: the slow import, done here, off the GUI thread)
 
         self.ready.emit()
 
@@ -132,7 +133,8 @@ class ClassifierWorker(QObject):
             self.guessed.emit(self._guess())
 
     def _use(self, model: LiveModel | str) -> None:
-        from mnist_draw.model import ModelFileError, model_from_state
+        from mnist_draw.model.files import ModelFileError
+        from mnist_draw.model.network import model_from_state
 
         try:
             live = live_model_from_file(model) if isinstance(model, str) else model

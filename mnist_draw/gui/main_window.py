@@ -293,7 +293,8 @@ class MainWindow(QMainWindow):
         if model is None:
             self.say("No model to save yet: train one first")
             return False
-        from mnist_draw.model import model_from_state, save_model
+        from mnist_draw.model.files import save_model
+        from mnist_draw.model.network import model_from_state
 
         try:
             saved = save_model(path, model_from_state(model.recipe, model.state), model.metadata)

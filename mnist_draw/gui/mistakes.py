@@ -50,7 +50,7 @@ class MistakeWorker(QObject):
         if "model" not in jobs:
             return
         model, data = jobs["model"]
-        from mnist_draw.model import model_from_state
+        from mnist_draw.model.network import model_from_state
         from mnist_draw.trainer.data import DataError, load_mnist
         from mnist_draw.trainer.diagnose import diagnose
 

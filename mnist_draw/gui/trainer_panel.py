@@ -168,7 +168,7 @@ class TrainerPanel(QWidget):
 
     def setup(self) -> None:
         """Fill the lists and the device picker; called once PyTorch has been imported."""
-        from mnist_draw.model import ACTIVATIONS, AUGMENTS, LOSSES, OPTIMIZERS, PRESETS
+        from mnist_draw.model.recipe import ACTIVATIONS, AUGMENTS, LOSSES, OPTIMIZERS, PRESETS
         from mnist_draw.trainer.loop import cuda_unavailable_reason
 
         self._presets = dict(PRESETS)
@@ -230,7 +230,7 @@ class TrainerPanel(QWidget):
 
     def recipe(self):
         """The recipe the fields describe; raises ValueError with a one-line reason."""
-        from mnist_draw.model import parse_hidden
+        from mnist_draw.model.recipe import parse_hidden
 
         base = self._presets[self.preset.currentText()]
         try:

@@ -39,7 +39,7 @@ WEIGHTS_EVERY = 1.0  # seconds between weight hand-offs within an epoch
 
 @dataclass(frozen=True)
 class TrainingJob:
-    recipe: Any  # mnist_draw.model.Recipe
+    recipe: Any  # mnist_draw.model.recipe.Recipe
     data: str | None = None  # folder holding MNIST; None: MNIST_DRAW_DATA, then the user cache
     device: str = "auto"
     train_limit: int | None = None  # train on the first N digits only
@@ -124,7 +124,7 @@ class TrainingWorker(QObject):
             self.finished.emit(outcome)
 
     def _train(self) -> Outcome:
-        from mnist_draw.model import copy_state
+        from mnist_draw.model.network import copy_state
         from mnist_draw.trainer.data import load_mnist
         from mnist_draw.trainer.loop import BatchEvent, DeviceEvent, TrainingRun, default_threads, result_metadata
 
@@ -197,7 +197,7 @@ class TrainingWorker(QObject):
         """The run that fine-tunes a copy of the job's model, and a function that scores its result."""
         from dataclasses import replace
 
-        from mnist_draw.model import model_from_state
+        from mnist_draw.model.network import model_from_state
         from mnist_draw.samples import load_samples
         from mnist_draw.trainer.personal import REPLAY, personal_run, scores
 

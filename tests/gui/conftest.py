@@ -49,7 +49,8 @@ def mnist():
 @pytest.fixture(scope="session")
 def trained_model(mnist, tmp_path_factory):
     """A real seed002 model trained for a few seconds on 10,000 digits (about 94% on the test set)."""
-    from mnist_draw.model import preset, save_model
+    from mnist_draw.model.files import save_model
+    from mnist_draw.model.recipe import preset
     from mnist_draw.trainer.loop import fit, result_metadata
 
     result = fit(preset("seed002").replace(epochs=2), mnist, device="cpu", seed=0, train_limit=10_000)

@@ -11,7 +11,8 @@ from mnist_draw.gui.mouse import trace_digit
 @pytest.fixture(scope="module")
 def confident_digits(mnist, trained_model):
     """For each class, the first MNIST test digit the model reads right with at least 99% confidence."""
-    from mnist_draw.model import load_model, predict
+    from mnist_draw.model.files import load_model
+    from mnist_draw.model.predict import predict
 
     model = load_model(trained_model).model
     chosen = {}

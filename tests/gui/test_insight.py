@@ -103,7 +103,8 @@ def test_the_inside_tab_shows_a_tile_per_first_layer_unit_and_live_activations(w
 
 
 def test_a_linear_model_shows_its_ten_digit_templates(make_window, qtbot, tmp_path, mnist, current_guess):
-    from mnist_draw.model import preset, save_model
+    from mnist_draw.model.files import save_model
+    from mnist_draw.model.recipe import preset
     from mnist_draw.trainer.loop import fit, result_metadata
 
     result = fit(preset("linear").replace(epochs=1), mnist, device="cpu", seed=0, train_limit=5000)

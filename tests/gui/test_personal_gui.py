@@ -191,7 +191,7 @@ def test_fine_tuning_needs_a_model_and_samples_and_says_why(make_window, no_ship
 @pytest.fixture(scope="module")
 def misread_and_read(mnist, trained_model):
     """Eight MNIST test digits the quick model misreads and eight it reads right, with their true labels."""
-    from mnist_draw.model import load_model
+    from mnist_draw.model.files import load_model
 
     model = load_model(trained_model).model
     x = mnist.test_x[:2000].float() / 255
@@ -204,7 +204,7 @@ def misread_and_read(mnist, trained_model):
 
 def test_fine_tuning_on_my_samples_makes_a_new_live_model_and_shows_before_and_after(
         make_window, trained_model, misread_and_read, qtbot, home):
-    from mnist_draw.model import load_model
+    from mnist_draw.model.files import load_model
     from mnist_draw.samples import save_sample
 
     for pixels, label in misread_and_read:

@@ -136,7 +136,7 @@ def test_cuda_failing_during_a_run_is_said_in_the_window_and_the_run_ends_on_the
     import torch
 
     from mnist_draw.gui.training import TrainingJob
-    from mnist_draw.model import preset
+    from mnist_draw.model.recipe import preset
 
     if torch.cuda.is_available():
         pytest.skip("CUDA works here; tests/test_reliability.py injects a failure mid-run instead")
@@ -195,7 +195,7 @@ def test_missing_data_says_where_it_looked_and_a_folder_can_be_chosen(make_windo
 
 
 def test_save_and_load_models(window, qtbot, tmp_path):
-    from mnist_draw.model import load_model
+    from mnist_draw.model.files import load_model
 
     first = window.live_model
     path = tmp_path / "mine.safetensors"
