@@ -23,6 +23,7 @@ import torch
 from mnist_draw.errors import one_line
 from mnist_draw.paths import DATA_ENV, mnist_root
 
+TRAIN_SIZE = 60000  # MNIST's training digits
 RAW_FILES = (
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -107,7 +108,7 @@ def _load_cpu(root_str: str, source: str, download: bool) -> Mnist:
 
 def _check(tensors: tuple[torch.Tensor, ...], root: Path) -> None:
     train_x, train_y, test_x, test_y = tensors
-    expected = ((60000, 28, 28), (60000,), (10000, 28, 28), (10000,))
+    expected = ((TRAIN_SIZE, 28, 28), (TRAIN_SIZE,), (10000, 28, 28), (10000,))
     for t, shape, name in zip(tensors, expected, RAW_FILES):
         if tuple(t.shape) != shape:
             raise DataError(f"{root / 'MNIST' / 'raw' / name} holds shape {list(t.shape)}, expected {list(shape)}; the file is damaged")

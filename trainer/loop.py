@@ -222,7 +222,7 @@ class TrainingRun:
     def __init__(self, recipe: Recipe, data: Mnist, *, device: str | torch.device = "auto", seed: int | None = None,
                  init: dict[str, torch.Tensor] | None = None, cancel: threading.Event | None = None,
                  train_limit: int | None = None, extra: tuple[torch.Tensor, torch.Tensor, int] | None = None,
-                 threads: int | None = None):
+                 threads: int | None = None, clock: Callable[[], float] = time.perf_counter):
         self.recipe = recipe
         if isinstance(device, str):
             self.device, self.device_note = resolve_device(device)
@@ -235,6 +235,7 @@ class TrainingRun:
         self.train_limit = train_limit
         self.extra = extra
         self.threads = threads
+        self.clock = clock  # seconds; the app's clock stands still while a run is paused
         self.result: FitResult | None = None
         self._saved: _Saved | None = None
 
@@ -305,11 +306,11 @@ class TrainingRun:
         loss_fn = loss_function(recipe)
         result = FitResult(model, recipe, dev, list(saved.history) if saved else [])
         self.result = result
-        start = time.perf_counter() - (saved.seconds if saved else 0.0)
+        start = self.clock() - (saved.seconds if saved else 0.0)
         step, done = (saved.step, saved.epoch) if saved else (0, 0)
         epochs = self.planned_epochs()
         for epoch in range(done + 1, epochs + 1):
-            t0 = time.perf_counter()
+            t0 = self.clock()
             total, count = 0.0, 0
             for batch, batches, loss in train_one_epoch(model, optimizer, scheduler, loss_fn, x, y, recipe,
                                                         generator, steps - step, self.cancel):
@@ -326,14 +327,14 @@ class TrainingRun:
                 result.cancelled = True
                 break
             accuracy = evaluate(model, data.test_x, data.test_y)
-            event = EpochEvent(epoch, epochs, total / max(1, count), accuracy, time.perf_counter() - t0)
+            event = EpochEvent(epoch, epochs, total / max(1, count), accuracy, self.clock() - t0)
             result.history.append(event)
             if dev.type != "cpu":  # what a GPU failure in a later epoch goes back to
                 self._saved = _Saved.of(epoch, step, model, optimizer, scheduler, result,
-                                        time.perf_counter() - start)
+                                        self.clock() - start)
             yield event
         model.eval()
-        result.seconds = time.perf_counter() - start
+        result.seconds = self.clock() - start
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,11 @@ def close_on_sigterm(window) -> None:
     Python runs signal handlers only between bytecodes, and Qt's event loop runs none while idle, so a
     timer wakes the interpreter a few times a second to let the handler run.
     """
-    signal.signal(signal.SIGTERM, lambda signum, frame: window.close())
+    def close(signum, frame) -> None:
+        window.ask_before_quitting = False  # nobody is there to answer: a run going on is stopped
+        window.close()
+
+    signal.signal(signal.SIGTERM, close)
     poll = QTimer(window)
     poll.timeout.connect(lambda: None)
     poll.start(SIGNAL_POLL_MS)
@@ -45,7 +49,7 @@ def run_app(model: str | None = None, data: str | None = None, self_test: bool =
     """Open the window (or run the self-test in it) and return the exit status."""
     app = application()
     if self_test:
-        from mnist_draw.gui.self_test import self_test as run_self_test
+        from mnist_draw.gui.selftest.self_test import self_test as run_self_test
 
         return run_self_test(model=model, data=data)
     from mnist_draw.gui.main_window import MainWindow

@@ -1,37 +1,46 @@
 """The main window: the canvas on the left, the network's guess on the right, the trainer below.
 
-The window only wires the parts together. Each change of the canvas starts a one-frame timer; when it
-fires, the latest picture goes to the live classifier, so the network reads the drawing at most once
-per frame and the paint path never waits for it. Guesses come back as signals and are shown.
+The window connects three kinds of parts and decides nothing itself:
 
-Models reach the classifier from three places: a file (the shipped model, the last one used, or
-Load model…), and the trainer, which hands over its weights while it learns and the finished model
-at the end. Whatever the classifier reports as live is what Save model… writes.
+* views (:mod:`mnist_draw.gui.views`) show things and say what the user asked for;
+* the application state (:class:`~mnist_draw.gui.state.app_state.AppState`, and
+  :class:`~mnist_draw.gui.state.teaching.Teaching` for personal samples) decides, in plain Python;
+* three workers (:class:`~mnist_draw.gui.workers.worker.Worker`) run the background tasks: reading the
+  drawing, training, finding a model's mistakes. What they yield comes back here, one record at a time,
+  and goes to the state and the views.
+
+Each change of the canvas starts a one-frame timer; when it fires, the latest picture goes to the
+reader, so the network reads the drawing at most once per frame and painting never waits for it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QKeyCombination, Qt, QTimer
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QSizePolicy, QSlider, QSplitter,
-                               QTabWidget, QToolBar, QWidget)
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QPushButton, QSplitter, QTabWidget
 
-from mnist_draw.gui.canvas import DEFAULT_PEN_WIDTH, PEN_WIDTHS, Canvas
-from mnist_draw.gui.classifier import Guess, LiveClassifier, LiveModel
-from mnist_draw.gui.inside_view import InsideView
-from mnist_draw.gui.mistakes_view import MistakesView
-from mnist_draw.gui.prediction_view import PredictionView
-from mnist_draw.gui.samples_view import PersonalSamples
+from mnist_draw.gui.menus import PEN_STEPS, Actions
+from mnist_draw.gui.models_control import ModelsControl
 from mnist_draw.gui.settings import Settings
-from mnist_draw.gui.trainer_panel import TrainerPanel
-from mnist_draw.gui.training import Outcome, Trainer
-from mnist_draw.paths import default_model_path
+from mnist_draw.gui.state.app_state import AppState
+from mnist_draw.gui.state.live import Guess, LiveModel, ModelProblem, Ready
+from mnist_draw.gui.state.mistakes import Mistakes, MistakesFailed
+from mnist_draw.gui.state.teaching import Teaching
+from mnist_draw.gui.tasks.mistakes import find_mistakes
+from mnist_draw.gui.tasks.reading import LiveReader
+from mnist_draw.gui.trainer_control import TrainerControl
+from mnist_draw.gui.views.canvas import DEFAULT_PEN_WIDTH, Canvas
+from mnist_draw.gui.views.images import shrunk_array
+from mnist_draw.gui.views.inside import InsideView
+from mnist_draw.gui.views.mistakes import MistakesView
+from mnist_draw.gui.views.prediction import PredictionView
+from mnist_draw.gui.workers.worker import Worker
+from mnist_draw.paths import default_model_path, samples_dir
 
 FRAME_MS = 16
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
-MODEL_FILTER = "Models (*.safetensors);;All files (*)"
+READ_SIDE = 256  # the canvas is shrunk to this before preprocessing: plenty for a 20x20 digit
+MIN_SIZE = (1024, 700)  # the smallest window everything is laid out for
 
 
 def starting_model(explicit: str | None, settings: Settings) -> Path | None:
@@ -45,23 +54,55 @@ def starting_model(explicit: str | None, settings: Settings) -> Path | None:
 
 
 class MainWindow(QMainWindow):
+    ready = Signal()  # PyTorch is loaded: the trainer can be used
+    model_changed = Signal(object)  # a LiveModel went live (a finished one, or weights while learning)
+    model_problem = Signal(str)  # a model file could not be used; the live model stays
+
     def __init__(self, settings: Settings, model: str | None = None, data: str | None = None):
         super().__init__()
         self.setWindowTitle("mnist-draw")
+        self.setMinimumSize(*MIN_SIZE)
         self.settings = settings
-        self.live_model: LiveModel | None = None
-        self.last_guess: Guess | None = None
-        self._started = False
+        self.state = AppState()
+        self.state.data_dir = data or settings.data_dir()
+        last = settings.model_path()
+        self.state.model_folder = last.parent if last is not None else None
+        self.teaching = Teaching(samples_dir())
+        self.ask_before_quitting = True  # False when SIGTERM closes the window
 
         self.canvas = Canvas()
         self.canvas.pen_width = settings.pen_width(DEFAULT_PEN_WIDTH)
         self.prediction = PredictionView()
-        self.classifier = LiveClassifier(self)
-        self.trainer = Trainer(self)
-        self.trainer_panel = TrainerPanel(self.trainer, settings, data)
-
         self.mistakes = MistakesView()
         self.inside = InsideView()
+        self.reader = Worker("classifier", LiveReader(lambda image: shrunk_array(image, READ_SIDE)), self)
+        self.finder = Worker("mistakes", find_mistakes, self)
+        self.trainer = TrainerControl(self.state, settings, lambda: self.teaching.total, self)
+        self._layout()
+        self.actions = Actions(self)
+        self.models = ModelsControl(self.state, settings, self.actions.models_menu, self)
+        self.actions.pen_slider.setValue(round(self.canvas.pen_width * PEN_STEPS))
+        self.actions.pen_slider.valueChanged.connect(self._set_pen_width)
+        self.undo_sample = QPushButton("Undo")  # offered in the status bar right after a sample is kept
+        self.undo_sample.setFlat(True)
+        self.undo_sample.clicked.connect(self.take_back_sample)
+        self.statusBar().addPermanentWidget(self.undo_sample)
+        self.undo_sample.hide()
+        self.settings.restore_layout(self, ("top", self.top), ("split", self.split))
+        self._connect()
+        self.samples_dialog = None  # Samples ▸ My samples…, made when first opened
+        self.say(self.teaching.count())
+        self.prediction.set_sample_count(self.teaching.total)
+
+        path = starting_model(model, settings)
+        if path is None:
+            self.say("No model yet — train one below, or load one (File ▸ Load model…)")
+        else:
+            self.say(f"Loading {path}…")
+            self.use_model(str(path))
+        self.update_actions()
+
+    def _layout(self) -> None:
         self.tabs = QTabWidget()  # the guess; where the model goes wrong; what it looks for inside
         self.tabs.addTab(self.prediction, "Guess")
         self.tabs.addTab(self.mistakes, "Mistakes")
@@ -73,269 +114,184 @@ class MainWindow(QMainWindow):
         self.top.setStretchFactor(1, 2)
         self.split = QSplitter(Qt.Orientation.Vertical)
         self.split.addWidget(self.top)
-        self.split.addWidget(self.trainer_panel)
+        self.split.addWidget(self.trainer.panel)
         self.split.setStretchFactor(0, 3)
         self.split.setStretchFactor(1, 2)
         self.setCentralWidget(self.split)
-        self._make_actions()
         self.resize(1360, 900)
         self.top.setSizes([560, 800])
         self.split.setSizes([560, 300])
-        self._restore_layout()
 
+    def _connect(self) -> None:
         self._frame = QTimer(self)
         self._frame.setSingleShot(True)
         self._frame.setInterval(FRAME_MS)
-        self._frame.timeout.connect(lambda: self.classifier.classify(self.canvas.snapshot()))
+        self._frame.timeout.connect(self._send_picture)
         self.canvas.changed.connect(self._canvas_changed)
-        self.canvas.history_changed.connect(self._update_actions)
+        self.canvas.history_changed.connect(self.update_actions)
         self.canvas.problem.connect(self.say)
-        self.classifier.ready.connect(self.trainer_panel.setup)
-        self.classifier.guessed.connect(self._show_guess)
-        self.classifier.model_changed.connect(self._model_changed)
-        self.classifier.problem.connect(self.say)
+        self.canvas.opened.connect(self.say)
+        self.prediction.bars.chosen.connect(self.teach)
         self.mistakes.picked.connect(self.canvas.put_pixels)
-        # MNIST missing at start-up: the Mistakes tab tries again once it is there (a folder chosen, or
-        # downloaded by a training run, which has read it by the end of its first epoch).
-        self.trainer_panel.data_found.connect(self.mistakes.retry)
-        self.trainer.epoch_done.connect(lambda _: self.mistakes.retry(self.trainer_panel.data_dir))
-        self._model_before_training: LiveModel | None = None
-        self.trainer.weights.connect(self.classifier.use_model)
-        self.trainer.failed.connect(self._training_failed)
-        self.trainer.finished.connect(self._training_finished)
-        self.trainer.finished.connect(self._update_actions)
-        self.trainer.started.connect(self._training_started)
-        self.classifier.model_changed.connect(self.trainer_panel.set_live_model)
-        self.samples = PersonalSamples(self)  # digit keys, bar clicks, the count, Samples ▸ My samples…
-
-        path = starting_model(model, settings)
-        if path is None:
-            self.say("No model yet — train one below, or load one (File ▸ Load model…)")
-        else:
-            self.say(f"Loading {path}…")
-            self.classifier.load_file(str(path))
-        self._update_actions()
+        self.tabs.currentChanged.connect(lambda _: self._find_mistakes())
+        self.trainer.hand_over.connect(self.use_model)
+        self.models.use.connect(self.use_model)
+        self.models.message.connect(self.say)
+        self.trainer.message.connect(self.say)
+        self.trainer.data_found.connect(self.mnist_found)
+        self.trainer.run_changed.connect(self.update_actions)
+        on_record = {Ready: self._ready, LiveModel: self._model_went_live, ModelProblem: self._model_problem,
+                     Guess: self._show_guess, Mistakes: self._show_mistakes, MistakesFailed: self._show_mistakes}
+        for worker in (self.reader, self.finder):
+            worker.yielded.connect(lambda record: on_record[type(record)](record))
 
     # ----------------------------------------------------------------------------------- actions
 
-    def _action(self, text: str, slot, shortcuts=(), checkable: bool = False) -> QAction:
-        action = QAction(text, self)
-        action.setShortcuts([QKeySequence(s) for s in shortcuts])
-        action.setCheckable(checkable)
-        (action.toggled if checkable else action.triggered).connect(slot)
-        self.addAction(action)
-        return action
-
-    def _make_actions(self) -> None:
-        redo_keys = list(QKeySequence.keyBindings(QKeySequence.StandardKey.Redo))
-        ctrl_shift_z = QKeySequence(QKeyCombination(Qt.KeyboardModifier.ControlModifier
-                                                    | Qt.KeyboardModifier.ShiftModifier, Qt.Key.Key_Z))
-        if ctrl_shift_z not in redo_keys:
-            redo_keys.append(ctrl_shift_z)
-        self.open_action = self._action("Open image…", self.choose_image, [QKeySequence.StandardKey.Open])
-        self.paste_action = self._action("Paste", self.paste, [QKeySequence.StandardKey.Paste])
-        self.load_action = self._action("Load model…", self.choose_model)
-        self.save_action = self._action("Save model…", self.choose_save_path, [QKeySequence.StandardKey.Save])
-        self.quit_action = self._action("Quit", self.close, [QKeySequence.StandardKey.Quit])
-        self.undo_action = self._action("Undo", self.canvas.undo, [QKeySequence.StandardKey.Undo])
-        self.redo_action = self._action("Redo", self.canvas.redo, redo_keys)
-        self.clear_action = self._action("Clear", self.canvas.clear, [Qt.Key.Key_Escape, Qt.Key.Key_Delete])
-        self.eraser_action = self._action("Eraser", self._set_eraser, ["E"], checkable=True)
-
-        file_menu = self.menuBar().addMenu("&File")
-        for action in (self.open_action, self.paste_action, None, self.load_action, self.save_action, None,
-                       self.quit_action):
-            file_menu.addSeparator() if action is None else file_menu.addAction(action)
-        edit_menu = self.menuBar().addMenu("&Edit")
-        for action in (self.undo_action, self.redo_action, self.clear_action, self.eraser_action):
-            edit_menu.addAction(action)
-
-        self.pen_slider = QSlider(Qt.Orientation.Horizontal)
-        self.pen_slider.setRange(round(PEN_WIDTHS[0] * 1000), round(PEN_WIDTHS[1] * 1000))
-        self.pen_slider.setValue(round(self.canvas.pen_width * 1000))
-        self.pen_slider.setFixedWidth(140)
-        self.pen_slider.setToolTip("Pen width")
-        self.pen_slider.valueChanged.connect(self._set_pen_width)
-        pen = QWidget()
-        pen.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        pen_layout = QHBoxLayout(pen)
-        pen_layout.setContentsMargins(8, 0, 8, 0)
-        pen_layout.addWidget(QLabel("Pen"))
-        pen_layout.addWidget(self.pen_slider)
-
-        toolbar = QToolBar("Drawing")
-        toolbar.setObjectName("drawing")
-        toolbar.setMovable(False)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for action in (self.open_action, self.paste_action, None, self.undo_action, self.redo_action,
-                       self.clear_action, None, self.eraser_action):
-            toolbar.addSeparator() if action is None else toolbar.addAction(action)
-        toolbar.addWidget(pen)
-        toolbar.addSeparator()
-        toolbar.addAction(self.load_action)
-        toolbar.addAction(self.save_action)
-        self.addToolBar(toolbar)
-
-    def _update_actions(self) -> None:
-        self.undo_action.setEnabled(self.canvas.can_undo())
-        self.redo_action.setEnabled(self.canvas.can_redo())
-        self.clear_action.setEnabled(not self.canvas.empty)
-        self.save_action.setEnabled(self.live_model is not None)
-        self.load_action.setEnabled(not self.trainer.running)
+    def update_actions(self) -> None:
+        self.actions.undo.setEnabled(self.canvas.can_undo())
+        self.actions.redo.setEnabled(self.canvas.can_redo())
+        self.actions.clear.setEnabled(not self.canvas.empty)
+        self.actions.save.setEnabled(self.state.live is not None)
+        self.actions.load.setEnabled(self.state.run is None)
+        self.actions.models_menu.setEnabled(self.state.run is None)
+        self.trainer.update_finetune()
 
     def _set_pen_width(self, value: int) -> None:
-        self.canvas.pen_width = value / 1000
+        self.canvas.pen_width = value / PEN_STEPS
         self.settings.set_pen_width(self.canvas.pen_width)
 
-    def _set_eraser(self, on: bool) -> None:
+    def set_eraser(self, on: bool) -> None:
         self.canvas.eraser = on
 
     def say(self, message: str) -> None:
         """A one-line message in the status bar (what went wrong, or what just happened)."""
-        self.statusBar().showMessage(message)
+        if message:
+            self.statusBar().showMessage(message)
+            self.undo_sample.hide()
 
     # ------------------------------------------------------------------------ drawing and guesses
 
     def _canvas_changed(self) -> None:
+        self.say(self.teaching.drawing_changed())
         if not self._frame.isActive():
             self._frame.start()
 
-    def read_now(self) -> None:
-        """Hand the drawing to the classifier now rather than at the next frame (a sample is being kept)."""
-        if self._frame.isActive():
-            self._frame.stop()
-            self.classifier.classify(self.canvas.snapshot())
-
-    def guess_is_current(self) -> bool:
-        """True when the guess shown is of the drawing as it is now, by the model that is live now."""
-        guess = self.last_guess
-        return (not self._frame.isActive() and guess is not None and guess.serial == self.classifier.sent
-                and guess.model is self.live_model)
+    def _send_picture(self) -> None:
+        self.reader.post("image", (self.state.picture_sent(), self.canvas.snapshot()))
 
     def _show_guess(self, guess: Guess) -> None:
-        self.last_guess = guess
+        self.state.guess_arrived(guess)
         self.prediction.show_guess(guess)
         self.inside.show_guess(guess)
+        self._after_teaching(self.teaching.guess_arrived(self.current_guess()))
 
-    def choose_image(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a picture of a digit", "", IMAGE_FILTER)
-        if path:
-            self.open_image(path)
+    def current_guess(self) -> Guess | None:
+        return self.state.last_guess if self.state.guess_is_current(self._frame.isActive()) else None
 
-    def open_image(self, path: str) -> None:
-        from mnist_draw.preprocess import ImageError
+    def teach(self, digit: int) -> None:
+        """The user says the drawing is ``digit``: keep what the network sees of it, now or once read."""
+        if self._frame.isActive():  # read the drawing now rather than at the next frame
+            self._frame.stop()
+            self._send_picture()
+        self._after_teaching(self.teaching.ask(digit, self.canvas.empty, self.current_guess()))
 
-        try:
-            self.canvas.open_file(path)
-        except ImageError as exc:
-            self.say(str(exc))
-            return
-        self.say(f"Opened {path}")
+    def take_back_sample(self) -> None:
+        self._after_teaching(self.teaching.undo())
 
-    def paste(self) -> None:
-        if self.canvas.put_mime(QGuiApplication.clipboard().mimeData()):
-            self.say("Pasted a picture")
+    def _after_teaching(self, message: str) -> None:
+        self.say(message)
+        self.prediction.set_sample_count(self.teaching.total)
+        self.trainer.update_finetune()
+        if message.startswith("Saved as"):
+            self.undo_sample.show()
+        if self.samples_dialog is not None and self.samples_dialog.isVisible():
+            self.samples_dialog.reload()
+
+    def browse_samples(self) -> None:
+        from mnist_draw.gui.views.samples import SamplesDialog
+
+        if self.samples_dialog is None:
+            self.samples_dialog = SamplesDialog(self.teaching.folder, self)
+            self.samples_dialog.changed.connect(lambda: self._after_teaching(self.teaching.count()))
+        else:
+            self.samples_dialog.reload()
+        self.samples_dialog.show()
+        self.samples_dialog.activateWindow()
 
     # ------------------------------------------------------------------------------------ models
 
-    def _model_changed(self, model: LiveModel) -> None:
-        self.live_model = model
+    def _ready(self, _: Ready) -> None:
+        self.trainer.setup(self.settings.recipe_fields())
+        self.ready.emit()
+
+    def use_model(self, model: LiveModel | str) -> None:
+        """Make ``model`` (or the model file at this path) live: it goes to the reader's thread;
+        ``model_changed`` says when it is live, ``model_problem`` when a file cannot be used."""
+        self.reader.post("model", model)
+
+    def _model_went_live(self, model: LiveModel) -> None:
+        self.say(self.state.model_went_live(model))
         self.prediction.set_model(model)
         self.inside.set_model(model)
-        if model.finished:  # not the weights handed over while learning
-            self.mistakes.diagnose(model, self.trainer_panel.data_dir)
         if model.path is not None:
             self.settings.set_model_path(model.path)
-            trained = model.metadata.get("epochs_trained")
-            details = f", {trained} epochs on {model.metadata.get('trained_on', '?')}" if trained else ""
-            self.say(f"Model {model.title} from {model.path}: {model.recipe.describe()}{details}")
-        self._update_actions()
+        self._find_mistakes()
+        self.models.refresh_menu()
+        self.update_actions()
+        self.model_changed.emit(model)
 
-    def _training_started(self) -> None:
-        self._model_before_training = self.live_model
-        self._update_actions()
+    def _model_problem(self, problem: ModelProblem) -> None:
+        live = f"; {self.state.live.title} stays live" if self.state.live else ""
+        self.say(f"Model not loaded: {problem.message}{live}")
+        self.prediction.show_problem(f"Could not use {Path(problem.path).name}: {problem.message}{live}")
+        self.tabs.setCurrentWidget(self.prediction)
+        self.model_problem.emit(problem.message)
 
-    def _training_failed(self, message: str) -> None:
-        """Weights handed over before a run diverged may be broken: bring back the model from before."""
-        self.say(f"Training failed: {message}")
-        if self._model_before_training is not None:
-            self.classifier.use_model(self._model_before_training)
+    # ---------------------------------------------------------------------------------- mistakes
 
-    def _training_finished(self, outcome: Outcome | None) -> None:
-        if outcome is None or outcome.model is None:
-            return
-        self.classifier.use_model(outcome.model)
-        self.say(f"The model just trained is live: {outcome.model.title}. Save model… keeps it.")
+    def _find_mistakes(self) -> None:
+        if self.tabs.currentWidget() is self.mistakes:
+            self.state.mistakes_wanted = True
+        model = self.state.mistakes_to_find()
+        if model is not None:
+            self.mistakes.show_finding(model)
+            self.finder.post("model", (model, self.state.data_dir))
 
-    def choose_model(self) -> None:
-        start = str(self.live_model.path or "") if self.live_model else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Load a model", start, MODEL_FILTER)
-        if path:
-            self.load_model_file(path)
+    def _show_mistakes(self, found: Mistakes | MistakesFailed) -> None:
+        failed = isinstance(found, MistakesFailed)
+        if self.state.mistakes_found(found.model, failed):
+            self.mistakes.show_failure(found.reason) if failed else self.mistakes.show_mistakes(found)
 
-    def load_model_file(self, path: str) -> None:
-        """Load in the classifier thread; a file that cannot be used leaves the current model live."""
-        self.classifier.load_file(path)
-
-    def choose_save_path(self) -> None:
-        if self.live_model is None:
-            return
-        from mnist_draw.paths import models_dir
-
-        models_dir().mkdir(parents=True, exist_ok=True)
-        suggested = models_dir() / f"{self.live_model.recipe.name}.safetensors"
-        path, _ = QFileDialog.getSaveFileName(self, "Save the model", str(suggested), MODEL_FILTER)
-        if path:
-            self.save_model_file(path)
-
-    def save_model_file(self, path: str) -> bool:
-        model = self.live_model
-        if model is None:
-            self.say("No model to save yet: train one first")
-            return False
-        from mnist_draw.model.files import save_model
-        from mnist_draw.model.network import model_from_state
-
-        try:
-            saved = save_model(path, model_from_state(model.recipe, model.state), model.metadata)
-        except OSError as exc:
-            self.say(f"Could not save {path}: {exc.strerror or exc}")
-            return False
-        self.settings.set_model_path(saved)
-        self.say(f"Saved {model.title} to {saved}")
-        return True
+    def mnist_found(self) -> None:
+        self.state.mnist_found()
+        self._find_mistakes()
 
     # ---------------------------------------------------------------------------------- lifecycle
 
-    def _restore_layout(self) -> None:
-        geometry = self.settings.layout("geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        for name, splitter in (("top", self.top), ("split", self.split)):
-            state = self.settings.layout(name)
-            if state is not None:
-                splitter.restoreState(state)
-        titles = [self.tabs.tabText(i) for i in range(self.tabs.count())]
-        if self.settings.tab() in titles:
-            self.tabs.setCurrentIndex(titles.index(self.settings.tab()))
-
     def showEvent(self, event) -> None:
-        """Once the window is on screen, start the classifier thread (and its PyTorch import)."""
+        """Once the window is on screen, start the reader's thread: it imports PyTorch first."""
         super().showEvent(event)
-        if not self._started:
-            self._started = True
-            QTimer.singleShot(0, self.classifier.start)
+        QTimer.singleShot(0, lambda: self.reader.post("warm up", True))
 
     def closeEvent(self, event) -> None:
+        if self.state.run is not None and self.ask_before_quitting and not self._quit_during_run():
+            event.ignore()
+            return
         self._frame.stop()
         self.trainer.shutdown()
-        self.classifier.shutdown()
-        self.mistakes.shutdown()
-        self.settings.set_layout("geometry", self.saveGeometry())
-        self.settings.set_layout("top", self.top.saveState())
-        self.settings.set_layout("split", self.split.saveState())
-        self.settings.set_tab(self.tabs.tabText(self.tabs.currentIndex()))
-        if self.trainer_panel.isEnabled():
-            self.settings.set_recipe_fields(self.trainer_panel.fields())
+        self.reader.shutdown()
+        self.finder.shutdown()
+        self.settings.save_layout(self, ("top", self.top), ("split", self.split))
+        if self.trainer.panel.isEnabled():
+            self.settings.set_recipe_fields(self.trainer.panel.form.values())
         self.settings.sync()
         super().closeEvent(event)
+
+    def _quit_during_run(self) -> bool:
+        """Ask whether to stop the run going on and quit; True to quit."""
+        kind = self.state.run.kind
+        answer = QMessageBox.question(
+            self, "Quit mnist-draw?", f"A {kind} run is going. Quit anyway? The run stops and what it has "
+            f"learnt so far is lost (Stop, then Save model…, keeps it).",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes

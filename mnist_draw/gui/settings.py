@@ -63,6 +63,26 @@ class Settings:
     def set_layout(self, name: str, state: QByteArray) -> None:
         self._q.setValue(f"window/{name}", state)
 
+    def restore_layout(self, window, *splitters) -> None:
+        """Give ``window`` its last geometry, its splitters (``(name, QSplitter)``) their last sizes, and
+        its ``tabs`` the tab last shown."""
+        geometry = self.layout("geometry")
+        if geometry is not None:
+            window.restoreGeometry(geometry)
+        for name, splitter in splitters:
+            state = self.layout(name)
+            if state is not None:
+                splitter.restoreState(state)
+        titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+        if self.tab() in titles:
+            window.tabs.setCurrentIndex(titles.index(self.tab()))
+
+    def save_layout(self, window, *splitters) -> None:
+        self.set_layout("geometry", window.saveGeometry())
+        for name, splitter in splitters:
+            self.set_layout(name, splitter.saveState())
+        self.set_tab(window.tabs.tabText(window.tabs.currentIndex()))
+
     def tab(self) -> str:
         """The title of the right-hand tab last shown ("Guess", "Mistakes", "Inside"), or ""."""
         return str(self._q.value("window/tab", "") or "")

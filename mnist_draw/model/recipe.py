@@ -23,6 +23,8 @@ SCALINGS = ("unit", "standard")  # [0, 1]; Normalize(0.1307, 0.3081)
 SAMPLINGS = ("shuffle", "replacement")
 SCHEDULES = ("constant", "cosine")
 AUGMENTS = ("none", "light", "strong")
+MAX_EPOCHS = 10000
+DEFAULT_PRESET = "seed002"  # what a new user's trainer form starts from: trains in seconds
 
 @dataclass(frozen=True)
 class Recipe:
@@ -71,8 +73,8 @@ class Recipe:
             problems.append(f"weight decay must be in [0, 1) (got {self.weight_decay})")
         if not (1 <= self.batch_size <= 60000):
             problems.append(f"batch size must be between 1 and 60000 (got {self.batch_size})")
-        if not (1 <= self.epochs <= 10000):
-            problems.append(f"epochs must be between 1 and 10000 (got {self.epochs})")
+        if not (1 <= self.epochs <= MAX_EPOCHS):
+            problems.append(f"epochs must be between 1 and {MAX_EPOCHS} (got {self.epochs})")
         if self.max_steps is not None and self.max_steps < 1:
             problems.append(f"max steps must be at least 1 (got {self.max_steps})")
         if not (0 <= self.dropout < 1):

@@ -79,14 +79,15 @@ def make_window(qtbot, settings_file):
 
     def make(model=None, data=None):
         window = MainWindow(Settings(settings_file), model=None if model is None else str(model), data=data)
-        qtbot.addWidget(window)
+        # At the end of a test nobody answers "Quit anyway?": a run still going is stopped without asking.
+        qtbot.addWidget(window, before_close_func=lambda w: setattr(w, "ask_before_quitting", False))
         window.show()
         qtbot.waitExposed(window)
         window.activateWindow()  # keyboard shortcuts go to the active window
         qtbot.waitActive(window)
-        qtbot.waitUntil(window.trainer_panel.isEnabled, timeout=WINDOW_READY_MS)
+        qtbot.waitUntil(window.trainer.panel.isEnabled, timeout=WINDOW_READY_MS)
         if model is not None:
-            qtbot.waitUntil(lambda: window.live_model is not None, timeout=WINDOW_READY_MS)
+            qtbot.waitUntil(lambda: window.state.live is not None, timeout=WINDOW_READY_MS)
         return window
 
     return make
@@ -102,7 +103,7 @@ def current_guess(qtbot):
     """current_guess(window): wait for the guess of the canvas as it is now, by the live model."""
 
     def wait(window):
-        qtbot.waitUntil(window.guess_is_current, timeout=10_000)
-        return window.last_guess
+        qtbot.waitUntil(lambda: window.current_guess() is not None, timeout=10_000)
+        return window.current_guess()
 
     return wait

@@ -8,9 +8,9 @@ from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication
 
-from mnist_draw.gui.canvas import DEFAULT_PEN_WIDTH
-from mnist_draw.gui.mouse import canvas_point, draw_one, draw_unit_stroke, move_with_button
-from mnist_draw.gui.prediction_view import NO_MODEL
+from mnist_draw.gui.views.canvas import DEFAULT_PEN_WIDTH
+from mnist_draw.gui.selftest.mouse import canvas_point, draw_one, draw_unit_stroke, move_with_button
+from mnist_draw.gui.views.prediction import NO_MODEL
 
 
 def test_drawing_with_the_mouse_puts_ink_down_and_updates_the_prediction(window, qtbot, current_guess):
@@ -31,7 +31,7 @@ def test_drawing_with_the_mouse_puts_ink_down_and_updates_the_prediction(window,
     assert window.prediction.verdict.text().endswith("% sure")
     assert guess.pixels.shape == (28, 28) and guess.pixels.max() == 1.0
     assert window.prediction.mnist.pixels is guess.pixels
-    assert window.undo_action.isEnabled()
+    assert window.actions.undo.isEnabled()
 
 
 def test_moving_without_a_button_held_draws_nothing(window, qtbot):
@@ -51,7 +51,7 @@ def test_undo_redo_and_clear_by_keyboard(window, qtbot):
 
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert canvas.ink_pixels() == one_stroke
-    assert window.redo_action.isEnabled()
+    assert window.actions.redo.isEnabled()
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert canvas.ink_pixels() == two_strokes
 
@@ -61,14 +61,14 @@ def test_undo_redo_and_clear_by_keyboard(window, qtbot):
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # clearing can be undone too
     assert canvas.ink_pixels() == two_strokes
     qtbot.keyClick(window, Qt.Key.Key_Delete)
-    assert canvas.empty and not window.clear_action.isEnabled()
+    assert canvas.empty and not window.actions.clear.isEnabled()
 
 
 def test_the_eraser_removes_ink(window):
     canvas = window.canvas
     draw_unit_stroke(canvas, [(0.2, 0.5), (0.8, 0.5)])
     inked = canvas.ink_pixels()
-    window.eraser_action.setChecked(True)
+    window.actions.eraser.setChecked(True)
     draw_unit_stroke(canvas, [(0.5, 0.3), (0.5, 0.7)])
     assert 0 < canvas.ink_pixels() < inked * 0.9
 
@@ -89,7 +89,7 @@ def test_resizing_keeps_the_drawing_and_scales_it(window, qtbot):
 def test_pen_width_window_layout_and_tab_are_remembered(make_window, trained_model):
     first = make_window(model=trained_model)
     assert first.canvas.pen_width == DEFAULT_PEN_WIDTH  # MNIST's proportion
-    first.pen_slider.setValue(150)
+    first.actions.pen_slider.setValue(150)
     default_share = first.top.sizes()[0] / sum(first.top.sizes())
     total = sum(first.top.sizes())
     first.top.setSizes([total // 5, total - total // 5])  # a narrow canvas
@@ -113,7 +113,7 @@ def _digit_png(path, mnist, index, invert=False):
 
 def test_an_opened_image_lands_on_the_canvas_and_is_classified(window, mnist, tmp_path, current_guess):
     label = _digit_png(tmp_path / "digit.png", mnist, 0, invert=True)  # dark ink on white paper, like a scan
-    window.open_image(str(tmp_path / "digit.png"))
+    window.canvas.open(str(tmp_path / "digit.png"))
     assert window.canvas.ink_pixels() > 100
     assert current_guess(window).label == label
 
@@ -123,7 +123,7 @@ def test_a_bad_image_file_says_why_and_keeps_the_canvas(window, tmp_path):
     ink = window.canvas.ink_pixels()
     bad = tmp_path / "broken.png"
     bad.write_bytes(b"not a picture")
-    window.open_image(str(bad))
+    window.canvas.open(str(bad))
     assert "not an image" in window.statusBar().currentMessage()
     assert window.canvas.ink_pixels() == ink
 
@@ -161,15 +161,19 @@ def test_without_a_model_the_window_says_so_and_drawing_still_works(make_window,
     guess = current_guess(window)
     assert guess.label is None and guess.pixels is not None
     assert window.prediction.verdict.text() == NO_MODEL
-    assert window.trainer_panel.start_button.isEnabled()
-    assert not window.save_action.isEnabled()
+    assert window.trainer.panel.start_button.isEnabled()
+    assert not window.actions.save.isEnabled()
 
 
 def test_the_shown_canvas_is_in_the_window_and_the_empty_state_is_visible(window, qtbot):
-    shot = window.canvas.grab().toImage()
-    assert not shot.isNull()
-    square = window.canvas.square()
-    centre = QPoint(round(square.center().x()), round(square.center().y()))
-    # "Draw a digit" is written in grey across the middle of the empty paper
-    row = [shot.pixelColor(x, centre.y()).value() for x in range(int(square.left()), int(square.right()))]
-    assert min(row) < 200
+    def middle_row(shot):
+        """The grey levels across the middle of the paper, its border left out."""
+        square = window.canvas.square()
+        y = round(square.center().y())
+        return [shot.pixelColor(x, y).value() for x in range(int(square.left()) + 4, int(square.right()) - 4)]
+
+    empty = middle_row(window.canvas.grab().toImage())
+    assert min(empty) < 200  # "Draw a digit" is written in grey across the middle of the empty paper
+    draw_unit_stroke(window.canvas, [(0.3, 0.1), (0.7, 0.1)])  # ink near the top only
+    drawn = middle_row(window.canvas.grab().toImage())
+    assert min(drawn) > 250  # the words are gone: the paper's middle is white

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mnist_draw.gui.mouse import trace_digit
+from mnist_draw.gui.selftest.mouse import trace_digit
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +43,8 @@ def test_strokes_tracing_mnist_digits_of_every_class_are_read_right(window, conf
 
 
 def test_a_low_confidence_is_shown_as_not_sure(qtbot):
-    from mnist_draw.gui.classifier import Guess
-    from mnist_draw.gui.prediction_view import PredictionView
+    from mnist_draw.gui.state.live import Guess
+    from mnist_draw.gui.views.prediction import PredictionView
 
     view = PredictionView()
     qtbot.addWidget(view)

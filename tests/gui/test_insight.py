@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from mnist_draw.gui.mouse import draw_one, draw_unit_stroke
+from mnist_draw.gui.selftest.mouse import draw_one, draw_unit_stroke
 
 LEFT = Qt.MouseButton.LeftButton
 FOUND_MS = 60_000
@@ -18,12 +18,19 @@ def _mistakes_of(window, qtbot, model=None):
     """Show the Mistakes tab and wait for the mistakes of ``model`` (default: the live model)."""
     window.tabs.setCurrentWidget(window.mistakes)
     qtbot.waitUntil(lambda: window.mistakes.mistakes is not None
-                    and window.mistakes.mistakes.model is (model or window.live_model), timeout=FOUND_MS)
+                    and window.mistakes.mistakes.model is (model or window.state.live), timeout=FOUND_MS)
     return window.mistakes.mistakes
 
 
 def _click_cell(qtbot, view, true, guess):
     qtbot.mouseClick(view.matrix, LEFT, pos=view.matrix.cell_rect(true, guess).center().toPoint())
+
+
+def _tile_centre(grid, row):
+    """Where tile ``row`` of a TileGrid is, in its viewport (scrolled into view first)."""
+    index = grid.tiles.index(row)
+    grid.scrollTo(index)
+    return grid.visualRect(index).center()
 
 
 def _captions(view):
@@ -35,7 +42,7 @@ def test_the_matrix_counts_the_test_set_and_a_click_on_a_cell_filters_the_galler
     view = window.mistakes
     d = _mistakes_of(window, qtbot).diagnosis
     assert view.matrix.confusion.sum() == 10_000
-    assert d.accuracy == window.live_model.accuracy  # what the model file says it scored
+    assert d.accuracy == window.state.live.accuracy  # what the model file says it scored
     assert view.gallery.tiles.rowCount() == len(d.wrong) == 10_000 - np.trace(d.confusion)
     assert str(round(d.accuracy * 100, 2)) in view.summary.text()
 
@@ -66,7 +73,7 @@ def test_clicking_a_cell_or_a_misread_digit_puts_it_on_the_canvas_and_the_live_g
 
     window.canvas.clear()
     row = int(np.flatnonzero(view.shown == surest)[0])
-    qtbot.mouseClick(view.gallery.viewport(), LEFT, pos=view.gallery.tile_centre(row))  # a digit of the gallery
+    qtbot.mouseClick(view.gallery.viewport(), LEFT, pos=_tile_centre(view.gallery, row))  # a digit of the gallery
     assert not window.canvas.empty and window.canvas.ink_pixels() > 500
     read = current_guess(window)
     assert read.label == guess != true
@@ -76,7 +83,7 @@ def test_clicking_a_cell_or_a_misread_digit_puts_it_on_the_canvas_and_the_live_g
 def test_the_inside_tab_shows_a_tile_per_first_layer_unit_and_live_activations(window, qtbot, current_guess):
     inside = window.inside
     window.tabs.setCurrentWidget(inside)
-    units = window.live_model.recipe.hidden[0]
+    units = window.state.live.recipe.hidden[0]
     qtbot.waitUntil(lambda: inside.tile_count == units)
     first = inside.weights.tiles.index(0)
     assert inside.weights.tiles.data(first, Qt.ItemDataRole.DecorationRole).width() == 56  # 28x28, doubled
@@ -89,7 +96,7 @@ def test_the_inside_tab_shows_a_tile_per_first_layer_unit_and_live_activations(w
     top = np.argsort(one.hidden[0])[::-1][:8].tolist()  # the drawing's most active units, shown apart
     assert inside.top == top and inside.weights.tiles.highlighted == set(top)
     assert inside.most_active.tiles.rowCount() == 8
-    qtbot.mouseClick(inside.most_active.viewport(), LEFT, pos=inside.most_active.tile_centre(2))
+    qtbot.mouseClick(inside.most_active.viewport(), LEFT, pos=_tile_centre(inside.most_active, 2))
     assert inside.weights.currentIndex().row() == top[2]  # found among all the tiles
 
     draw_unit_stroke(window.canvas, [(0.3, 0.2), (0.7, 0.2)])  # a bar across the top: now a 7
@@ -125,19 +132,19 @@ def test_a_linear_model_shows_its_ten_digit_templates(make_window, qtbot, tmp_pa
 
 
 def test_weights_handed_over_while_learning_are_not_diagnosed_but_the_trained_model_is(window, qtbot):
-    from mnist_draw.gui.classifier import LiveModel
+    from mnist_draw.gui.state.live import LiveModel
 
     loaded = _mistakes_of(window, qtbot).model
     learning = LiveModel(loaded.recipe, loaded.state, "seed002, learning (epoch 1/2)", None)
-    window.classifier.use_model(learning)
-    qtbot.waitUntil(lambda: window.live_model is learning)
-    assert window.mistakes.model is loaded and not learning.finished
+    window.use_model(learning)
+    qtbot.waitUntil(lambda: window.state.live is learning)
+    assert window.state.diagnosed is loaded and not learning.finished
 
-    panel = window.trainer_panel
-    panel.preset.setCurrentText("linear")
-    panel.train_limit.setValue(2000)
-    panel.epochs.setValue(1)
-    with qtbot.waitSignal(window.trainer.finished, timeout=120_000) as finished:
+    panel = window.trainer.panel
+    panel.form.preset.setCurrentText("linear")
+    panel.form.train_limit.setValue(2000)
+    panel.form.epochs.setValue(1)
+    with qtbot.waitSignal(window.trainer.ended, timeout=120_000) as finished:
         qtbot.mouseClick(panel.start_button, LEFT)
     trained = finished.args[0].model
     d = _mistakes_of(window, qtbot, trained).diagnosis
@@ -149,11 +156,11 @@ def test_without_mnist_the_mistakes_tab_says_so_in_one_line_and_fills_once_mnist
     window = make_window(model=trained_model, data=str(tmp_path / "no-mnist-here"))
     window.tabs.setCurrentWidget(window.mistakes)
     summary = window.mistakes.summary
-    qtbot.waitUntil(lambda: summary.text().startswith("No mistakes to show: MNIST not found"), timeout=FOUND_MS)
+    qtbot.waitUntil(lambda: summary.text().startswith("No mistakes to show: MNIST is not in"), timeout=FOUND_MS)
     assert "\n" not in summary.text() and "Traceback" not in summary.text()
     assert window.mistakes.gallery.tiles.rowCount() == 0 and window.mistakes.matrix.confusion is None
 
-    window.trainer_panel.set_data_dir(str(mnist.root))  # the user chooses the folder that holds MNIST
+    window.trainer.set_data_dir(str(mnist.root))  # the user chooses the folder that holds MNIST
     qtbot.waitUntil(lambda: window.mistakes.mistakes is not None, timeout=FOUND_MS)
     assert window.mistakes.matrix.confusion.sum() == 10_000 and not summary.text().startswith("No mistakes")
 
@@ -161,7 +168,7 @@ def test_without_mnist_the_mistakes_tab_says_so_in_one_line_and_fills_once_mnist
 def test_a_model_that_arrives_as_the_window_closes_starts_no_thread(window, qtbot):
     loaded = _mistakes_of(window, qtbot).model
     window.close()
-    assert not window.mistakes.finder.running()
+    assert not window.finder.is_running()
     late = type(loaded)(loaded.recipe, loaded.state, "late", 0.9, {"epochs_trained": 1})  # queued before closing
-    window.classifier.model_changed.emit(late)
-    assert not window.mistakes.finder.running()  # a thread left running would abort the app when collected
+    window.reader.yielded.emit(late)
+    assert not window.finder.is_running()  # a thread left running would abort the app when collected

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 from PySide6.QtCore import Qt
 
-from mnist_draw.gui.mouse import draw_one, draw_unit_stroke
+from mnist_draw.gui.selftest.mouse import draw_one, draw_unit_stroke
 
 RUN_MS = 120_000
 LEFT = Qt.MouseButton.LeftButton
@@ -99,7 +99,7 @@ def test_a_write_error_is_one_line_and_keeps_the_drawing(window, qtbot, current_
 
 
 def test_typing_a_digit_into_a_field_types_it(window, qtbot, home):
-    lr = window.trainer_panel.lr
+    lr = window.trainer.panel.form.lr
     lr.setText("0.")
     lr.setFocus()
     qtbot.waitUntil(lr.hasFocus)
@@ -119,8 +119,8 @@ def test_the_browser_shows_samples_by_digit_and_deletes_them(make_window, traine
         _save_noise(home, digit, i)
     window = make_window(model=trained_model)
     assert window.prediction.samples_label.text() == "My samples: 4"
-    window.samples.browse_action.trigger()
-    dialog = window.samples._browser
+    window.actions.browse.trigger()
+    dialog = window.samples_dialog
     qtbot.waitExposed(dialog)
     counts = [dialog.digits.item(row).text() for row in range(dialog.digits.count())]
     assert counts == ["All — 4"] + [f"{d} — {3 if d == 2 else 1 if d == 5 else 0}" for d in range(10)]
@@ -155,8 +155,8 @@ def test_a_sample_that_cannot_be_deleted_is_named(make_window, trained_model, qt
     stuck.mkdir(parents=True)
     (stuck / "inside").write_text("x")
     window = make_window(model=trained_model)
-    window.samples.browse_action.trigger()
-    dialog = window.samples._browser
+    window.actions.browse.trigger()
+    dialog = window.samples_dialog
     qtbot.waitExposed(dialog)
     dialog.thumbnails.selectAll()
     qtbot.mouseClick(dialog.delete_button, LEFT)
@@ -168,7 +168,7 @@ def test_a_sample_that_cannot_be_deleted_is_named(make_window, trained_model, qt
 def test_fine_tuning_needs_a_model_and_samples_and_says_why(make_window, no_shipped_model, trained_model, qtbot,
                                                             current_guess, home):
     window = make_window()
-    button = window.trainer_panel.finetune_button
+    button = window.trainer.panel.finetune_button
     assert not button.isEnabled() and button.toolTip().startswith("No model yet")
     draw_one(window.canvas)
     current_guess(window)
@@ -176,12 +176,12 @@ def test_fine_tuning_needs_a_model_and_samples_and_says_why(make_window, no_ship
     assert status(window) == "Saved as a 1 — 1 sample"  # no model: no verdict to confirm or correct
     assert not button.isEnabled() and button.toolTip().startswith("No model yet")
 
-    window.load_model_file(str(trained_model))
-    qtbot.waitUntil(lambda: window.live_model is not None)
+    window.models.load_model_file(str(trained_model))
+    qtbot.waitUntil(lambda: window.state.live is not None)
     assert button.isEnabled() and "(1)" in button.toolTip()
 
-    window.samples.browse_action.trigger()
-    dialog = window.samples._browser
+    window.actions.browse.trigger()
+    dialog = window.samples_dialog
     dialog.thumbnails.selectAll()
     qtbot.mouseClick(dialog.delete_button, LEFT)
     assert sample_files(home) == []
@@ -210,13 +210,13 @@ def test_fine_tuning_on_my_samples_makes_a_new_live_model_and_shows_before_and_a
     for pixels, label in misread_and_read:
         save_sample(pixels, label, home / "samples")
     window = make_window(model=trained_model)
-    panel = window.trainer_panel
+    panel = window.trainer.panel
     assert window.prediction.samples_label.text() == "My samples: 16"
     assert panel.finetune_button.isEnabled()
-    panel.train_limit.setValue(2000)  # replay 2,000 MNIST digits an epoch: seconds
-    before = window.live_model
+    panel.form.train_limit.setValue(2000)  # replay 2,000 MNIST digits an epoch: seconds
+    before = window.state.live
 
-    with qtbot.waitSignal(window.trainer.finished, timeout=RUN_MS) as finished:
+    with qtbot.waitSignal(window.trainer.ended, timeout=RUN_MS) as finished:
         qtbot.mouseClick(panel.finetune_button, LEFT)
         assert not panel.finetune_button.isEnabled() and panel.stop_button.isEnabled()
     outcome = finished.args[0]
@@ -227,12 +227,12 @@ def test_fine_tuning_on_my_samples_makes_a_new_live_model_and_shows_before_and_a
     assert scores.mnist_after == outcome.accuracy > 0.85  # MNIST is not forgotten
     assert scores.samples_after > scores.samples_before  # and the misread samples were learned
     text = panel.status.text()
-    assert text.endswith(f"MNIST test: {scores.mnist_before:.1%} → {scores.mnist_after:.1%}; your 16 samples: "
+    assert text.endswith(f"MNIST test: {scores.mnist_before:.2%} → {scores.mnist_after:.2%}; your 16 samples: "
                          f"{scores.samples_before:.0%} → {scores.samples_after:.0%}")
     assert re.match(r"Fine-tuned in [\d.]+ s: MNIST test: ", text)
     assert "MNIST test:" in panel.log.toPlainText()
 
-    qtbot.waitUntil(lambda: window.live_model is outcome.model)
+    qtbot.waitUntil(lambda: window.state.live is outcome.model)
     assert outcome.model.name == "seed002-personal" and outcome.model.metadata["personal_samples"] == 16
     assert any(not torch.equal(before.state[k], outcome.model.state[k]) for k in before.state)
     assert window.prediction.model_label.text() == f"Model: seed002-personal ({outcome.accuracy:.2%})"
@@ -242,13 +242,13 @@ def test_fine_tuning_on_my_samples_makes_a_new_live_model_and_shows_before_and_a
 def test_stop_ends_a_fine_tune_as_it_ends_training(make_window, qtbot, home):
     _save_noise(home, 3, 0)
     window = make_window()  # the shipped model: 1024x1024, a fine-tune takes a while
-    qtbot.waitUntil(lambda: window.live_model is not None)
-    panel = window.trainer_panel
-    panel.train_limit.setValue(60000)
+    qtbot.waitUntil(lambda: window.state.live is not None)
+    panel = window.trainer.panel
+    panel.form.train_limit.setValue(60000)
     qtbot.mouseClick(panel.finetune_button, LEFT)
-    qtbot.waitSignal(window.trainer.progress, timeout=RUN_MS).wait()
+    qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=RUN_MS)
     clicked = time.perf_counter()
-    with qtbot.waitSignal(window.trainer.finished, timeout=10_000) as finished:
+    with qtbot.waitSignal(window.trainer.ended, timeout=10_000) as finished:
         qtbot.mouseClick(panel.stop_button, LEFT)
     assert time.perf_counter() - clicked < 3.0
     outcome = finished.args[0]
@@ -260,10 +260,10 @@ def test_stop_ends_a_fine_tune_as_it_ends_training(make_window, qtbot, home):
 def test_fine_tuning_without_mnist_says_where_it_looked(make_window, trained_model, qtbot, tmp_path, home):
     _save_noise(home, 3, 0)
     window = make_window(model=trained_model, data=str(tmp_path / "nowhere"))
-    panel = window.trainer_panel
-    live = window.live_model
-    with qtbot.waitSignal(window.trainer.finished, timeout=RUN_MS):
+    panel = window.trainer.panel
+    live = window.state.live
+    with qtbot.waitSignal(window.trainer.ended, timeout=RUN_MS):
         qtbot.mouseClick(panel.finetune_button, LEFT)
-    assert panel.status.text().startswith(f"MNIST not found in {tmp_path / 'nowhere'}")
+    assert panel.data_message.text().startswith(f"MNIST is not in {tmp_path / 'nowhere'}")
     assert panel.data_box.isVisible()
-    assert window.live_model is live
+    assert window.state.live is live

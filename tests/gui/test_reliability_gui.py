@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from mnist_draw.gui.canvas import UNDO_LIMIT
-from mnist_draw.gui.mouse import draw_unit_stroke
+from mnist_draw.gui.views.canvas import UNDO_LIMIT
+from mnist_draw.gui.selftest.mouse import draw_unit_stroke
 
 STROKES = 2000
 START_MS = 120_000
@@ -58,8 +58,8 @@ def test_thousands_of_strokes_undos_and_clears_neither_leak_nor_stall(window, qt
 
     assert elapsed < 120, f"{STROKES} strokes took {elapsed:.0f} s"
     assert grown < 50, f"memory grew by {grown:.0f} MB over {STROKES} strokes"
-    assert guess.model is window.live_model
-    assert window.canvas.ink_pixels() > 0 and window.undo_action.isEnabled()
+    assert guess.model is window.state.live
+    assert window.canvas.ink_pixels() > 0 and window.actions.undo.isEnabled()
 
 
 def test_the_undo_history_is_capped(window, qtbot):
@@ -120,17 +120,18 @@ def _bad_model_files(folder: Path, good: Path) -> dict[str, Path]:
 
 
 def test_bad_model_files_leave_the_live_model_and_run_no_code(window, qtbot, trained_model, tmp_path, capfd):
-    before = window.live_model
+    before = window.state.live
     title = window.prediction.model_label.text()
     assert before is not None and before.title in title
     capfd.readouterr()
     for name, path in _bad_model_files(tmp_path, trained_model).items():
-        with qtbot.waitSignal(window.classifier.problem, timeout=30_000) as problem:
-            window.load_model_file(str(path))
+        with qtbot.waitSignal(window.model_problem, timeout=30_000) as problem:
+            window.models.load_model_file(str(path))
         message = window.statusBar().currentMessage()
-        assert message == problem.args[0], name
+        assert problem.args[0] in message, name
+        assert path.name in window.prediction.problem.text() and window.prediction.problem.isVisible(), name
         assert path.name in message and "\n" not in message, (name, message)
-        assert window.live_model is before, name
+        assert window.state.live is before, name
         assert window.prediction.model_label.text() == title, name
     assert not (tmp_path / MARKER).exists()
     out, err = capfd.readouterr()
@@ -192,17 +193,24 @@ TRAIN_THEN_WAIT = textwrap.dedent("""
     app = application()
     window = MainWindow(Settings(sys.argv[1]), model=sys.argv[2])
     close_on_sigterm(window)
-    panel = window.trainer_panel
+    panel = window.trainer.panel
 
     def train():
-        panel.preset.setCurrentText("default")
-        panel.train_limit.setValue(60000)
-        panel.epochs.setValue(40)
+        panel.form.preset.setCurrentText("default")
+        panel.form.train_limit.setValue(60000)
+        panel.form.epochs.setValue(40)
         panel.start_button.click()
 
-    window.classifier.ready.connect(train)
-    window.trainer.progress.connect(lambda *_: print("training", flush=True))
-    window.trainer.finished.connect(lambda outcome: print("finished", outcome.cancelled, flush=True))
+    window.ready.connect(train)
+    started = []
+
+    def progressed(value):
+        if value and not started:
+            started.append(value)
+            print("training", flush=True)
+
+    window.trainer.panel.progress.valueChanged.connect(progressed)
+    window.trainer.ended.connect(lambda outcome: print("finished", outcome.cancelled, flush=True))
     window.show()
     sys.exit(app.exec())
 """)

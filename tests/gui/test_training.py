@@ -5,33 +5,41 @@ from __future__ import annotations
 import os
 import time
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 
-from mnist_draw.gui.mouse import draw_one
+from mnist_draw.gui.selftest.mouse import draw_one
 
 RUN_MS = 120_000
 
 
 def _set_up(panel, preset="seed002", digits=2000, epochs=2, **fields):
-    panel.preset.setCurrentText(preset)
-    panel.train_limit.setValue(digits)
-    panel.epochs.setValue(epochs)
+    panel.form.preset.setCurrentText(preset)
+    panel.form.train_limit.setValue(digits)
+    panel.form.epochs.setValue(epochs)
     for name, value in fields.items():
-        widget = getattr(panel, name)
+        widget = getattr(panel.form, name)
         widget.setText(value) if hasattr(widget, "setText") else widget.setValue(value)
+
+
+def _answer(button):
+    """Press ``button`` in the message box that is open now."""
+    box = QApplication.activeModalWidget()
+    assert isinstance(box, QMessageBox), box
+    box.button(button).click()
 
 
 def _start(qtbot, panel):
     qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
-    assert panel.trainer.running, panel.status.text()
+    assert panel.stop_button.isEnabled(), panel.status.text()
 
 
 def test_training_from_the_panel_shows_progress_and_swaps_the_model(window, qtbot, current_guess):
-    panel = window.trainer_panel
+    panel = window.trainer.panel
     draw_one(window.canvas)
     first_model = current_guess(window).model
     handed = []
-    window.classifier.model_changed.connect(handed.append)
+    window.model_changed.connect(handed.append)
     epochs = []
     window.trainer.epoch_done.connect(epochs.append)
     _set_up(panel, digits=2000, epochs=2, lr="0.1")
@@ -39,8 +47,8 @@ def test_training_from_the_panel_shows_progress_and_swaps_the_model(window, qtbo
     _start(qtbot, panel)
     assert not panel.start_button.isEnabled()
     assert panel.stop_button.isEnabled() and panel.pause_button.isEnabled()
-    assert not panel.hidden.isEnabled() and not window.load_action.isEnabled()
-    with qtbot.waitSignal(window.trainer.finished, timeout=RUN_MS) as finished:
+    assert not panel.form.hidden.isEnabled() and not window.actions.load.isEnabled()
+    with qtbot.waitSignal(window.trainer.ended, timeout=RUN_MS) as finished:
         pass
     outcome = finished.args[0]
 
@@ -54,7 +62,7 @@ def test_training_from_the_panel_shows_progress_and_swaps_the_model(window, qtbo
 
     # The guess followed the model as it learned (weights after each epoch), then the final model.
     assert outcome.model is not None and not outcome.cancelled and outcome.accuracy > 0.5  # chance: 0.1 (unseeded: 0.69-0.9)
-    qtbot.waitUntil(lambda: window.live_model is outcome.model)
+    qtbot.waitUntil(lambda: window.state.live is outcome.model)
     assert sum(1 for m in handed if "learning" in m.name) >= 2
     guess = current_guess(window)
     assert guess.model is outcome.model is not first_model
@@ -63,12 +71,12 @@ def test_training_from_the_panel_shows_progress_and_swaps_the_model(window, qtbo
 
 
 def test_stop_ends_the_run_within_a_batch(window, qtbot):
-    panel = window.trainer_panel
+    panel = window.trainer.panel
     _set_up(panel, preset="default", digits=60000, epochs=40)  # minutes of work
     _start(qtbot, panel)
-    qtbot.waitSignal(window.trainer.progress, timeout=RUN_MS).wait()
+    qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=RUN_MS)
     clicked = time.perf_counter()
-    with qtbot.waitSignal(window.trainer.finished, timeout=10_000) as finished:
+    with qtbot.waitSignal(window.trainer.ended, timeout=10_000) as finished:
         qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
     assert time.perf_counter() - clicked < 3.0
     assert finished.args[0].cancelled
@@ -78,56 +86,55 @@ def test_stop_ends_the_run_within_a_batch(window, qtbot):
 
 
 def test_pause_holds_the_run_and_stop_while_paused_trains_no_further_batch(window, qtbot):
-    panel = window.trainer_panel
+    panel = window.trainer.panel
     _set_up(panel, preset="default", digits=60000, epochs=40)
     _start(qtbot, panel)
-    qtbot.waitSignal(window.trainer.progress, timeout=RUN_MS).wait()
-    with qtbot.waitSignal(window.trainer.paused, timeout=10_000) as paused:
+    qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=RUN_MS)
+    with qtbot.waitSignal(window.trainer.worker.paused, timeout=10_000):
         qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
-    step = paused.args[0]
-    assert panel.pause_button.text() == "Resume" and "paused" in panel.status.text()
+    step = panel.progress.value()
+    assert panel.pause_button.text() == "Resume" and "Paused" in panel.status.text()
     qtbot.waitUntil(lambda: panel.progress.value() == step)
-    with qtbot.waitSignal(window.trainer.finished, timeout=10_000):
+    with qtbot.waitSignal(window.trainer.ended, timeout=10_000):
         qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.plot.shown_losses() == step)
     assert panel.progress.value() == step  # not one batch more
 
 
 def test_resume_continues_the_run(window, qtbot):
-    panel = window.trainer_panel
+    panel = window.trainer.panel
     _set_up(panel, digits=3000, epochs=1)
     _start(qtbot, panel)
-    qtbot.waitSignal(window.trainer.progress, timeout=RUN_MS).wait()
-    with qtbot.waitSignal(window.trainer.paused, timeout=10_000):
+    qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=RUN_MS)
+    with qtbot.waitSignal(window.trainer.worker.paused, timeout=10_000):
         qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
-    with qtbot.waitSignal(window.trainer.finished, timeout=RUN_MS) as finished:
+    with qtbot.waitSignal(window.trainer.ended, timeout=RUN_MS) as finished:
         qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
     assert not finished.args[0].cancelled and finished.args[0].epochs == 1
 
 
 def test_closing_the_window_during_training_stops_it_cleanly(window, qtbot):
-    panel = window.trainer_panel
+    panel = window.trainer.panel
     _set_up(panel, preset="default", digits=60000, epochs=40)
     _start(qtbot, panel)
-    qtbot.waitSignal(window.trainer.progress, timeout=RUN_MS).wait()
-    thread = window.trainer._thread
+    qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=RUN_MS)
+    QTimer.singleShot(0, lambda: _answer(QMessageBox.StandardButton.Yes))  # "Quit anyway?" Yes
     clicked = time.perf_counter()
     window.close()
     assert time.perf_counter() - clicked < 5.0
-    assert not window.trainer.running
-    assert thread.isFinished()
+    assert window.isHidden() and not window.trainer.worker.is_running()
 
 
 def test_cuda_is_offered_only_where_it_works(window):
     from mnist_draw.trainer.loop import cuda_unavailable_reason
 
     reason = cuda_unavailable_reason()
-    panel = window.trainer_panel
-    cuda = panel.device.model().item(panel.device.findText("CUDA"))
+    panel = window.trainer.panel
+    cuda = panel.form.device.model().item(panel.form.device.findText("CUDA"))
     assert cuda.isEnabled() == (reason is None)
     if reason is not None:
-        assert reason in panel.cuda_note.text() and reason in cuda.toolTip()
-        assert not panel.cuda_note.isHidden()
+        assert reason in panel.form.cuda_note.text() and reason in cuda.toolTip()
+        assert not panel.form.cuda_note.isHidden()
 
 
 def test_cuda_failing_during_a_run_is_said_in_the_window_and_the_run_ends_on_the_cpu(window, qtbot):
@@ -135,15 +142,15 @@ def test_cuda_failing_during_a_run_is_said_in_the_window_and_the_run_ends_on_the
     import pytest
     import torch
 
-    from mnist_draw.gui.training import TrainingJob
+    from mnist_draw.gui.state.run import TrainingJob
     from mnist_draw.model.recipe import preset
 
     if torch.cuda.is_available():
         pytest.skip("CUDA works here; tests/test_reliability.py injects a failure mid-run instead")
-    panel = window.trainer_panel
-    window.trainer.start(TrainingJob(preset("seed002").replace(epochs=1), device=torch.device("cuda"),
-                                     train_limit=2000))
-    with qtbot.waitSignal(window.trainer.finished, timeout=RUN_MS) as finished:
+    panel = window.trainer.panel
+    window.trainer.run_job(TrainingJob(preset("seed002").replace(epochs=1), seed=0, device=torch.device("cuda"),
+                                       train_limit=2000))  # a device that fails when used, not "cuda"
+    with qtbot.waitSignal(window.trainer.ended, timeout=RUN_MS) as finished:
         pass
     outcome = finished.args[0]
     assert outcome is not None and outcome.model is not None
@@ -151,27 +158,27 @@ def test_cuda_failing_during_a_run_is_said_in_the_window_and_the_run_ends_on_the
     log = panel.log.toPlainText()
     assert "CUDA failed (" in log and "training goes on on the CPU" in log
     assert "Traceback" not in log
-    qtbot.waitUntil(lambda: window.live_model is outcome.model)
+    qtbot.waitUntil(lambda: window.state.live is outcome.model)
 
 
 def test_a_learning_rate_too_high_is_reported_and_the_model_stays(window, qtbot):
-    panel = window.trainer_panel
-    before = window.live_model
+    panel = window.trainer.panel
+    before = window.state.live
     _set_up(panel, digits=2000, epochs=1, lr="1e30")
     _start(qtbot, panel)
-    with qtbot.waitSignal(window.trainer.finished, timeout=RUN_MS):
+    with qtbot.waitSignal(window.trainer.ended, timeout=RUN_MS):
         pass
     assert "learning rate too high" in panel.status.text()
     assert "learning rate too high" in panel.log.toPlainText()
     assert panel.start_button.isEnabled()
-    qtbot.waitUntil(lambda: window.live_model is before)
+    qtbot.waitUntil(lambda: window.state.live is before)
 
 
 def test_a_bad_field_is_refused_with_a_message(window, qtbot):
-    panel = window.trainer_panel
+    panel = window.trainer.panel
     _set_up(panel, hidden="256,lots")
     qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
-    assert not window.trainer.running
+    assert window.state.run is None and panel.start_button.isEnabled()
     assert "hidden layers" in panel.status.text()
 
 
@@ -179,50 +186,50 @@ def test_missing_data_says_where_it_looked_and_a_folder_can_be_chosen(make_windo
     empty = tmp_path / "nothing-here"
     empty.mkdir()
     window = make_window(model=trained_model, data=str(empty))
-    panel = window.trainer_panel
+    panel = window.trainer.panel
     assert not panel.data_box.isHidden()
     assert str(empty) in panel.data_message.text()
     assert panel.download_button.isEnabled() and panel.folder_button.isEnabled()
 
     _set_up(panel, digits=1000, epochs=1)
     _start(qtbot, panel)
-    with qtbot.waitSignal(window.trainer.finished, timeout=RUN_MS):
+    with qtbot.waitSignal(window.trainer.ended, timeout=RUN_MS):
         pass
-    assert "MNIST not found" in panel.status.text()
+    assert not panel.data_box.isHidden() and str(empty) in panel.data_message.text()
 
-    panel.set_data_dir(os.environ["MNIST_DRAW_DATA"])
+    window.trainer.set_data_dir(os.environ["MNIST_DRAW_DATA"])
     assert panel.data_box.isHidden()
 
 
 def test_save_and_load_models(window, qtbot, tmp_path):
     from mnist_draw.model.files import load_model
 
-    first = window.live_model
+    first = window.state.live
     path = tmp_path / "mine.safetensors"
-    assert window.save_model_file(str(path))
+    assert window.models.save_model_file(str(path))
     saved = load_model(path)
     assert saved.test_accuracy == first.accuracy and saved.recipe == first.recipe
 
     junk = tmp_path / "junk.safetensors"
     junk.write_bytes(b"\x00" * 100)
-    with qtbot.waitSignal(window.classifier.problem) as problem:
-        window.load_model_file(str(junk))
+    with qtbot.waitSignal(window.model_problem) as problem:
+        window.models.load_model_file(str(junk))
     message = window.statusBar().currentMessage()
-    assert message == problem.args[0] and "junk.safetensors" in message and "\n" not in message
-    assert window.live_model is first
+    assert problem.args[0] in message and "junk.safetensors" in message and "\n" not in message
+    assert window.state.live is first
 
-    with qtbot.waitSignal(window.classifier.model_changed):
-        window.load_model_file(str(path))
-    assert window.live_model.path == str(path)
+    with qtbot.waitSignal(window.model_changed):
+        window.models.load_model_file(str(path))
+    assert window.state.live.path == str(path)
     assert window.prediction.model_label.text() == f"Model: {first.title}"
     assert window.settings.model_path() == path
 
 
 def test_recipe_fields_are_remembered(make_window, trained_model, qtbot):
     first = make_window(model=trained_model)
-    _set_up(first.trainer_panel, preset="seed003", digits=5000, epochs=3)
+    _set_up(first.trainer.panel, preset="seed003", digits=5000, epochs=3, seed="1234")
     first.close()
     second = make_window(model=trained_model)
-    panel = second.trainer_panel
-    assert (panel.preset.currentText(), panel.train_limit.value(), panel.epochs.value()) == ("seed003", 5000, 3)
-    assert panel.activation.currentText() == "sigmoid"
+    panel = second.trainer.panel
+    assert (panel.form.preset.currentText(), panel.form.train_limit.value(), panel.form.epochs.value()) == ("seed003", 5000, 3)
+    assert panel.form.activation.currentText() == "sigmoid" and panel.form.seed.text() == "1234"

@@ -17,11 +17,11 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from mnist_draw.gui.classifier import Guess, LiveModel
+from mnist_draw.gui.state.live import Guess, LiveModel
+from mnist_draw.gui.views.style import ACCENT, ERROR_STYLE
 
 NOT_SURE_BELOW = 0.6
 NO_MODEL = "No model yet — train one"
-ACCENT = QColor(40, 110, 200)
 
 
 class ProbabilityBars(QWidget):
@@ -38,15 +38,17 @@ class ProbabilityBars(QWidget):
         self.setToolTip("Click the right digit to keep the drawing as a sample of it (or press its key)")
 
     def row_rect(self, digit: int) -> QRectF:
-        """Where digit's row is drawn."""
+        """Where digit's row is drawn (and clicked)."""
         row = self.height() / 10
         return QRectF(0, digit * row, self.width(), row)
 
     def mousePressEvent(self, event) -> None:
         if event.button() != Qt.MouseButton.LeftButton:
             return super().mousePressEvent(event)
-        digit = int(event.position().y() * 10 // max(1, self.height()))
-        self.chosen.emit(min(9, max(0, digit)))
+        for digit in range(10):
+            if self.row_rect(digit).contains(event.position()):
+                self.chosen.emit(digit)
+                return
 
     def set_probabilities(self, probabilities: tuple[float, ...]) -> None:
         self.probabilities = probabilities
@@ -61,7 +63,7 @@ class ProbabilityBars(QWidget):
         top = int(np.argmax(self.probabilities)) if self.probabilities else -1
         text = self.palette().text().color()
         for digit in range(10):
-            y = digit * row
+            y = self.row_rect(digit).top()
             p = self.probabilities[digit] if self.probabilities else 0.0
             painter.setPen(text)
             painter.drawText(QRectF(0, y, label_w, row), Qt.AlignmentFlag.AlignCenter, str(digit))
@@ -132,6 +134,11 @@ class PredictionView(QWidget):
         model_font = QFont(self.font())
         model_font.setBold(True)
         self.model_label.setFont(model_font)
+        self.problem = QLabel()  # a model file that could not be used, said where the user looks
+        self.problem.setWordWrap(True)
+        self.problem.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.problem.setStyleSheet(ERROR_STYLE)
+        self.problem.hide()
         self.samples_label = QLabel()
         self.samples_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.samples_label.setToolTip("Your drawings kept with the right digit: press a digit key or click its "
@@ -151,12 +158,19 @@ class PredictionView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(columns, 1)
         layout.addWidget(self.model_label)
+        layout.addWidget(self.problem)
         layout.addWidget(self.samples_label)
 
     def set_sample_count(self, count: int) -> None:
         self.samples_label.setText(f"My samples: {count}")
 
+    def show_problem(self, text: str) -> None:
+        """Say under the model's name why a model could not be used (until another model goes live)."""
+        self.problem.setText(text)
+        self.problem.show()
+
     def set_model(self, model: LiveModel | None) -> None:
+        self.problem.hide()
         if model is None:
             self.model_label.setText(NO_MODEL)
             self.model_label.setToolTip("")

@@ -21,8 +21,8 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QLabel, QListView, QSizePolicy, QVBoxLayout, QWidget
 
-from mnist_draw.gui.classifier import Guess, LiveModel
-from mnist_draw.gui.tiles import TileGrid
+from mnist_draw.gui.state.live import Guess, LiveModel
+from mnist_draw.gui.views.tiles import TileGrid
 
 MOST_ACTIVE = 8  # first-layer units shown apart and highlighted for the current drawing
 

@@ -1,7 +1,7 @@
 """Live training curves: the loss after every batch, and the test accuracy after every epoch.
 
 New points are only appended to arrays when they arrive (many per second); a timer redraws the
-curves at most every 50 ms, as in pyqtgraph's scrolling-plot examples, so a fast run cannot flood the
+curves now and then (``REDRAW_MS``), as in pyqtgraph's scrolling-plot examples, so a fast run cannot flood the
 GUI with redraws. The raw batch loss is noisy, so a smoothed line (an exponential moving average,
 as TensorBoard shows) is drawn over it.
 """
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QWidget
 
 REDRAW_MS = 50
 SMOOTHING = 0.95  # weight of the past in the moving average
+MIN_SPAN = 5.0  # percentage points the accuracy axis shows at least, so a small change looks small
 
 
 class TrainingPlot(pg.GraphicsLayoutWidget):
@@ -62,6 +63,7 @@ class TrainingPlot(pg.GraphicsLayoutWidget):
         self._dirty = True
 
     def add_accuracy(self, epoch: int, accuracy: float) -> None:
+        """A test accuracy after ``epoch`` (epoch 0: the model before a fine-tune)."""
         self._epochs.append(epoch)
         self._accuracies.append(100 * accuracy)
         self._dirty = True
@@ -86,3 +88,14 @@ class TrainingPlot(pg.GraphicsLayoutWidget):
         self.raw_curve.setData(steps, np.asarray(self._losses))
         self.smooth_curve.setData(steps, np.asarray(self._smooth))
         self.accuracy_curve.setData(np.asarray(self._epochs, dtype=float), np.asarray(self._accuracies))
+        if self._accuracies:
+            self.accuracy_plot.setYRange(*accuracy_range(self._accuracies), padding=0.05)
+
+
+def accuracy_range(accuracies: list[float]) -> tuple[float, float]:
+    """The accuracy axis (percent): the values' own range, but never narrower than MIN_SPAN nor above 100."""
+    low, high = min(accuracies), max(accuracies)
+    if high - low >= MIN_SPAN:
+        return low, high
+    top = min(100.0, (low + high + MIN_SPAN) / 2)
+    return top - MIN_SPAN, top

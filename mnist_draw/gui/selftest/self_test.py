@@ -60,7 +60,7 @@ def self_test(model: str | None = None, data: str | None = None) -> int:
 
 def _run(model: str | None, data: str | None, tmp: Path) -> str:
     from mnist_draw.gui.main_window import MainWindow, starting_model
-    from mnist_draw.gui.mouse import draw_one
+    from mnist_draw.gui.selftest.mouse import draw_one
     from mnist_draw.gui.settings import Settings
     from mnist_draw.paths import mnist_root
 
@@ -70,17 +70,16 @@ def _run(model: str | None, data: str | None, tmp: Path) -> str:
         window.show()
         if not QTest.qWaitForWindowExposed(window, 10_000):
             raise SelfTestFailed("the main window did not appear")
-        panel = window.trainer_panel
-        wait_until(panel.isEnabled, "PyTorch to load")
-        if not panel.check_data():
+        wait_until(window.trainer.panel.isEnabled, "PyTorch to load")
+        if not window.trainer.check_data():
             root, source = mnist_root(data)
             raise SelfTestFailed(f"MNIST not found in {root} (from {source}); set MNIST_DRAW_DATA or pass --data")
         if starting_model(model, settings) is not None:
-            wait_until(lambda: window.live_model is not None or "not loaded" in window.statusBar().currentMessage(),
+            wait_until(lambda: window.state.live is not None or "not loaded" in window.statusBar().currentMessage(),
                        "the model to load")
-            if window.live_model is None:
+            if window.state.live is None:
                 raise SelfTestFailed(window.statusBar().currentMessage())
-        first_model = window.live_model
+        first_model = window.state.live
 
         draw_one(window.canvas)
         if window.canvas.ink_pixels() == 0:
@@ -88,8 +87,8 @@ def _run(model: str | None, data: str | None, tmp: Path) -> str:
         drawn = _check_one(window, first_model) if first_model is not None else None
 
         trained = _train(window)
-        wait_until(lambda: window.live_model is trained.model, "the trained model to go live")
-        if window.live_model is first_model:
+        wait_until(lambda: window.state.live is trained.model, "the trained model to go live")
+        if window.state.live is first_model:
             raise SelfTestFailed("the live model was not swapped after training")
         after = _check_one(window, trained.model)
         return (f"drew a 1 -> predicted {_describe(drawn or after)}, trained 1 epoch on {TRAIN_DIGITS} digits "
@@ -100,30 +99,31 @@ def _run(model: str | None, data: str | None, tmp: Path) -> str:
 
 def _check_one(window, model):
     """Wait for the guess that ``model`` makes of the drawing; it must be a 1."""
-    wait_until(lambda: window.last_guess is not None and window.last_guess.model is model
-               and window.last_guess.label is not None, "the live prediction")
-    guess = window.last_guess
+    wait_until(lambda: window.state.last_guess is not None and window.state.last_guess.model is model
+               and window.state.last_guess.label is not None, "the live prediction")
+    guess = window.state.last_guess
     if guess.label != 1:
         raise SelfTestFailed(f"drew a 1 but {model.title} read {guess.label} ({guess.confidence:.0%})")
     return guess
 
 
 def _train(window):
-    panel = window.trainer_panel
-    outcomes, failures = [], []
-    window.trainer.finished.connect(outcomes.append)
-    window.trainer.failed.connect(failures.append)
-    panel.preset.setCurrentText("seed002")
-    panel.epochs.setValue(1)
-    panel.train_limit.setValue(TRAIN_DIGITS)
+    from mnist_draw.gui.state.run import Failed, Outcome
+
+    panel, form = window.trainer.panel, window.trainer.panel.form
+    outcomes = []
+    window.trainer.worker.yielded.connect(lambda r: outcomes.append(r) if isinstance(r, (Outcome, Failed)) else None)
+    form.preset.setCurrentText("seed002")
+    form.epochs.setValue(1)
+    form.train_limit.setValue(TRAIN_DIGITS)
     QTest.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
-    if not window.trainer.running:
+    if window.state.run is None:
         raise SelfTestFailed(f"Start did not start training: {panel.status.text()}")
     wait_until(lambda: outcomes, "training to finish")
-    if failures:
-        raise SelfTestFailed(f"training failed: {failures[0]}")
     outcome = outcomes[0]
-    steps = -(-TRAIN_DIGITS // panel.batch_size.value())
+    if isinstance(outcome, Failed):
+        raise SelfTestFailed(f"training failed: {outcome.message}")
+    steps = -(-TRAIN_DIGITS // form.batch_size.value())
     wait_until(lambda: panel.plot.shown_losses() == steps, f"the plot to show {steps} losses", 5)
     if outcome.model is None or outcome.accuracy is None:
         raise SelfTestFailed("training ended without a model")

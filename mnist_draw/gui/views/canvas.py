@@ -22,14 +22,16 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QMimeData, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QFileDialog, QSizePolicy, QWidget
 
-PAPER = 255
+from mnist_draw.gui.views.images import PAPER, ink_on_paper, qimage_to_array
+
 INK = 0
 # MNIST strokes are 2-3 pixels wide in a 20-pixel box: about a twelfth of a digit's height.
 DEFAULT_PEN_WIDTH = 1 / 12
 PEN_WIDTHS = (0.02, 0.2)  # the smallest and largest width offered, as shares of the side
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
 UNDO_LIMIT = 200  # steps of undo kept; older ones are dropped, so a long session's history stays small
 
 
@@ -50,38 +52,11 @@ class Drawing:
         return not self.strokes and self.background is None
 
 
-def image_to_array(image: QImage) -> np.ndarray:
-    """A QImage as a numpy copy: 2-D for grey images, height x width x 4 (RGBA) for the rest."""
-    if image.format() != QImage.Format.Format_Grayscale8:
-        image = image.convertToFormat(QImage.Format.Format_RGBA8888)
-    channels = 1 if image.format() == QImage.Format.Format_Grayscale8 else 4
-    w, h = image.width(), image.height()
-    rows = np.frombuffer(image.constBits(), np.uint8, count=h * image.bytesPerLine())
-    a = rows.reshape(h, image.bytesPerLine())[:, : w * channels]
-    return a.copy() if channels == 1 else a.reshape(h, w, 4).copy()
-
-
-def ink_on_paper(picture: np.ndarray) -> QImage:
-    """Any picture of a digit as a grey QImage of black ink on white paper (raises ImageError)."""
-    from mnist_draw.preprocess import ink_map  # with SciPy: imported when first needed, for a fast start
-
-    return array_to_image(np.round(PAPER * (1.0 - ink_map(picture))).astype(np.uint8))
-
-
-def array_to_image(pixels: np.ndarray) -> QImage:
-    """A uint8 picture, [h, w] grey or [h, w, 3] RGB, as a QImage that owns its own copy of the pixels
-    (the inverse of :func:`image_to_array`)."""
-    a = np.ascontiguousarray(pixels, np.uint8)
-    h, w = a.shape[:2]
-    if a.ndim == 2:
-        return QImage(a.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
-    return QImage(a.data, w, h, w * 3, QImage.Format.Format_RGB888).copy()
-
-
 class Canvas(QWidget):
     changed = Signal()  # the picture changed; emitted for every bit of ink while drawing
     history_changed = Signal()  # what undo, redo and clear can do changed
-    problem = Signal(str)  # a dropped or pasted thing that is not a usable picture
+    problem = Signal(str)  # a picture opened, dropped or pasted that cannot be used: why, in one line
+    opened = Signal(str)  # a picture was put on the canvas: what it was
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -110,7 +85,7 @@ class Canvas(QWidget):
 
     def ink_pixels(self) -> int:
         """How many pixels hold ink (for tests and the self-test: what the user sees)."""
-        return int((image_to_array(self._image) < PAPER // 2).sum()) if not self._image.isNull() else 0
+        return int((qimage_to_array(self._image) < PAPER // 2).sum()) if not self._image.isNull() else 0
 
     def can_undo(self) -> bool:
         return bool(self._undo)
@@ -139,6 +114,29 @@ class Canvas(QWidget):
         if not self.empty:
             self._commit(Drawing())
 
+    def choose_file(self) -> None:
+        """Ask for a picture file and put it on the canvas."""
+        path, _ = QFileDialog.getOpenFileName(self, "Open a picture of a digit", "", IMAGE_FILTER)
+        if path:
+            self.open(path)
+
+    def open(self, path: str) -> bool:
+        """Put a picture file on the canvas, or say in one line why it cannot be used."""
+        from mnist_draw.preprocess import ImageError
+
+        try:
+            self.open_file(path)
+        except ImageError as exc:
+            self.problem.emit(str(exc))
+            return False
+        self.opened.emit(f"Opened {path}")
+        return True
+
+    def paste(self) -> None:
+        """Put the picture on the clipboard on the canvas."""
+        if self.put_mime(QGuiApplication.clipboard().mimeData()):
+            self.opened.emit("Pasted a picture")
+
     def open_file(self, path: str | Path) -> None:
         """Put a picture file on the canvas; raises ImageError with a one-line reason."""
         from mnist_draw.preprocess import load_image
@@ -151,7 +149,7 @@ class Canvas(QWidget):
 
         if image.isNull():
             raise ImageError("the picture is empty")
-        self.put_pixels(image_to_array(image))
+        self.put_pixels(qimage_to_array(image))
 
     def put_pixels(self, picture: np.ndarray) -> None:
         """Put a picture given as an array on the canvas (an MNIST digit, white on black, becomes black

@@ -11,11 +11,11 @@ that may be made anywhere.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPoint, QSize, Qt, Signal
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
 
-from mnist_draw.gui.canvas import array_to_image
+from mnist_draw.gui.views.images import array_to_qimage
 
 HIGHLIGHT = QColor(255, 200, 40)
 
@@ -72,7 +72,7 @@ class TileModel(QAbstractListModel):
             return self._tips[row]
         if role == Qt.ItemDataRole.DecorationRole:
             if row not in self._pixmaps:
-                image = array_to_image(self._images[row])
+                image = array_to_qimage(self._images[row])
                 side = self.scale * image.width()
                 self._pixmaps[row] = QPixmap.fromImage(image.scaled(side, side))  # no smoothing: crisp pixels
             return self._pixmaps[row]
@@ -103,9 +103,3 @@ class TileGrid(QListView):
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.clicked.connect(lambda index: self.picked.emit(index.row()))
-
-    def tile_centre(self, row: int) -> QPoint:
-        """Where tile ``row`` is on screen, in the viewport's coordinates (scrolled into view first)."""
-        index = self.tiles.index(row)
-        self.scrollTo(index)
-        return self.visualRect(index).center()

@@ -1,14 +1,14 @@
 """Where the live model goes wrong: its confusion matrix and a gallery of the test digits it misreads.
 
-The confusion matrix is a 10x10 table over the 10,000 MNIST test digits: the row is the true digit,
+The confusion matrix is a 10x10 table over the MNIST test digits: the row is the true digit,
 the column what the model read. The diagonal (green) holds the digits read right; every other cell
 counts one kind of mistake, the redder the more of them. Clicking a cell shows, in the gallery
 below, just those digits (clicking a green cell: every misread digit of that row; clicking the
 chosen cell again: all mistakes). Clicking a digit in the gallery puts it on the canvas, so the live
 classifier reads it and the "Guess" tab shows what the network makes of it.
 
-The numbers are worked out in another thread (:mod:`mnist_draw.gui.mistakes`) whenever a finished
-model goes live; this view only shows them.
+The numbers are worked out in another thread (:mod:`mnist_draw.gui.tasks.mistakes`); this view only
+shows them.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
-from mnist_draw.gui.classifier import LiveModel
-from mnist_draw.gui.mistakes import MistakeFinder, Mistakes
-from mnist_draw.gui.tiles import TileGrid
+from mnist_draw.gui.state.live import LiveModel
+from mnist_draw.gui.state.mistakes import Mistakes
+from mnist_draw.gui.views.style import ACCENT
+from mnist_draw.gui.views.tiles import TileGrid
 
 WAITING = "No model yet: the mistakes of a model show here once it is trained or loaded"
 
@@ -109,7 +110,7 @@ class ConfusionMatrix(QWidget):
             painter.drawLine(QPointF(left + i * side, top), QPointF(left + i * side, top + 10 * side))
             painter.drawLine(QPointF(left, top + i * side), QPointF(left + 10 * side, top + i * side))
         if self.selected is not None:
-            painter.setPen(QPen(QColor(40, 110, 200), 3))
+            painter.setPen(QPen(ACCENT, 3))
             painter.drawRect(self.cell_rect(*self.selected))
         painter.end()
 
@@ -140,13 +141,8 @@ class MistakesView(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.mistakes: Mistakes | None = None
-        self.model: LiveModel | None = None  # the model whose mistakes are shown, or being found
         self.filter: tuple[int | None, int | None] = (None, None)  # (true digit, guess); None: any
-        self.failure: str | None = None  # why the model's mistakes could not be found (MNIST missing...)
         self.shown = np.zeros(0, np.int64)  # positions in mistakes.diagnosis.wrong of the gallery's tiles
-        self.finder = MistakeFinder(self)
-        self.finder.found.connect(self._found)
-        self.finder.failed.connect(self._failed)
 
         self.summary = QLabel(WAITING)
         self.summary.setWordWrap(True)
@@ -168,27 +164,11 @@ class MistakesView(QWidget):
         layout.addWidget(self.gallery, 2)
         self._show_filter()
 
-    def diagnose(self, model: LiveModel, data: str | None = None) -> None:
-        """Find ``model``'s mistakes on the MNIST test set (in the background) and show them."""
-        if model is self.model:
-            return
-        self.model = model
+    def show_finding(self, model: LiveModel) -> None:
         self.summary.setText(f"Reading the 10,000 MNIST test digits with {model.title}…")
-        self.finder.find(model, data)
 
-    def retry(self, data: str | None = None) -> None:
-        """Try the live model again if it could not be diagnosed (MNIST has been downloaded or found since)."""
-        if self.failure is not None and self.model is not None:
-            model, self.model, self.failure = self.model, None, None
-            self.diagnose(model, data)
-
-    def shutdown(self) -> None:
-        self.finder.shutdown()
-
-    def _found(self, mistakes: Mistakes) -> None:
-        if mistakes.model is not self.model:
-            return  # a model that is no longer live
-        self.mistakes, self.failure = mistakes, None
+    def show_mistakes(self, mistakes: Mistakes) -> None:
+        self.mistakes = mistakes
         d = mistakes.diagnosis
         right = d.total - len(d.wrong)
         self.summary.setText(f"{mistakes.model.title}: {right:,} of {d.total:,} MNIST test digits read right "
@@ -196,10 +176,8 @@ class MistakesView(QWidget):
         self.matrix.set_confusion(d.confusion)
         self.set_filter(None, None)
 
-    def _failed(self, model: LiveModel, reason: str) -> None:
-        if model is not self.model:
-            return
-        self.mistakes, self.failure = None, reason
+    def show_failure(self, reason: str) -> None:
+        self.mistakes = None
         self.summary.setText(f"No mistakes to show: {reason}")
         self.matrix.set_confusion(None)
         self.set_filter(None, None)

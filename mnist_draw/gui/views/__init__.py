@@ -1,0 +1,1 @@
+"""Widgets that draw what they are given and emit what the user asked for; they decide nothing."""

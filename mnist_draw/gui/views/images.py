@@ -1,0 +1,48 @@
+"""Pictures between Qt and numpy: a ``QImage`` as an array and back, and a picture as ink on paper.
+
+The canvas paints into a ``QImage``; preprocessing, the tile grids and the tests work on numpy arrays.
+These helpers copy between the two, so neither side ever holds on to the other's memory.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+
+PAPER = 255  # the canvas's paper: white; its ink is black
+
+
+def qimage_to_array(image: QImage) -> np.ndarray:
+    """A QImage as a numpy copy: 2-D for grey images, height x width x 4 (RGBA) for the rest."""
+    if image.format() != QImage.Format.Format_Grayscale8:
+        image = image.convertToFormat(QImage.Format.Format_RGBA8888)
+    channels = 1 if image.format() == QImage.Format.Format_Grayscale8 else 4
+    w, h = image.width(), image.height()
+    rows = np.frombuffer(image.constBits(), np.uint8, count=h * image.bytesPerLine())
+    a = rows.reshape(h, image.bytesPerLine())[:, : w * channels]
+    return a.copy() if channels == 1 else a.reshape(h, w, 4).copy()
+
+
+def array_to_qimage(pixels: np.ndarray) -> QImage:
+    """A uint8 picture, [h, w] grey or [h, w, 3] RGB, as a QImage that owns its own copy of the pixels
+    (the inverse of :func:`qimage_to_array`)."""
+    a = np.ascontiguousarray(pixels, np.uint8)
+    h, w = a.shape[:2]
+    if a.ndim == 2:
+        return QImage(a.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
+    return QImage(a.data, w, h, w * 3, QImage.Format.Format_RGB888).copy()
+
+
+def ink_on_paper(picture: np.ndarray) -> QImage:
+    """Any picture of a digit as a grey QImage of black ink on white paper (raises ImageError)."""
+    from mnist_draw.preprocess import ink_map  # with SciPy: imported when first needed, for a fast start
+
+    return array_to_qimage(np.round(PAPER * (1.0 - ink_map(picture))).astype(np.uint8))
+
+
+def shrunk_array(image: QImage, side: int) -> np.ndarray:
+    """``image`` scaled (smoothly, keeping its shape) to fit ``side`` pixels, as an array: a canvas is far
+    bigger than preprocessing needs for a 20x20 digit."""
+    return qimage_to_array(image.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
+                                        Qt.TransformationMode.SmoothTransformation))

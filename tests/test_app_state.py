@@ -1,0 +1,226 @@
+"""The window's logic without a window: the application state and the background tasks, driven directly.
+
+Nothing here imports Qt (tests/test_architecture.py checks that these modules cannot): the same
+generators the window's workers run are iterated here, and their records handed to the same
+application state the window asks what to show.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from mnist_draw.gui.state.app_state import AppState
+from mnist_draw.gui.state.live import Guess, LiveModel, live_model_from_file
+from mnist_draw.gui.state.run import Failed, Handover, Log, Outcome, Progress, job_from_form
+from mnist_draw.gui.state.teaching import NOTHING_TO_SAVE, Teaching
+from mnist_draw.gui.tasks.control import TaskControl
+from mnist_draw.gui.tasks.mistakes import find_mistakes
+from mnist_draw.gui.tasks.reading import LiveReader
+from mnist_draw.gui.tasks.training import run_training
+from mnist_draw.trainer.loop import EpochEvent
+
+
+def form(**changes) -> dict:
+    """The trainer form's fields, as the window's form gives them."""
+    fields = {"preset": "seed002", "hidden": "256", "activation": "relu", "loss": "ce", "optimizer": "sgd",
+              "lr": "0.5", "momentum": 0.0, "batch_size": 64, "epochs": 2, "augment": "none",
+              "train_limit": 2000, "device": "cpu", "seed": "7"}
+    return {**fields, **changes}
+
+
+def run(job, control=None, on_record=None) -> list:
+    """Iterate the training task as its worker would (pausing at checkpoints), keeping every record."""
+    control = control or TaskControl()
+    records = []
+    for record in run_training(job, control):
+        if record is not None:
+            records.append(record)
+            if on_record is not None:
+                on_record(record, control)
+        control.checkpoint()
+    return records
+
+
+@pytest.fixture
+def shipped(small_model_file) -> LiveModel:
+    return live_model_from_file(str(small_model_file))
+
+
+def test_train_hand_over_save_and_load_without_a_display(shipped, mnist, tmp_path):
+    state = AppState()
+    assert state.model_went_live(shipped).startswith(f"Model {shipped.title} from ")
+    assert state.recent == [shipped]
+
+    job = job_from_form(form(), data=str(mnist.root))
+    state.run_started(job)
+    assert state.before_run is shipped and state.run.kind == "training"
+    assert state.finetune_blocker(samples=5) == "A run is going: wait for it to end, or stop it"
+    records = run(job)
+    handed = [r.model for r in records if isinstance(r, Handover)]
+    for model in handed:  # the live classifier follows the network as it learns...
+        state.model_went_live(model)
+        assert state.live is model and not model.finished
+    assert state.recent == [shipped]  # ...but weights handed over while learning are no finished model
+    assert [r.epoch for r in records if isinstance(r, EpochEvent)] == [1, 2]
+    assert any(isinstance(r, Progress) for r in records)
+
+    outcome = records[-1]
+    assert isinstance(outcome, Outcome) and not outcome.cancelled and outcome.seed == 7
+    decision = state.run_finished(outcome)
+    assert decision.model is outcome.model and outcome.model.name == "seed002"  # 2 epochs of seed002 is seed002
+    assert f"{shipped.title} is one step away" in decision.message and state.run is None
+    state.model_went_live(decision.model)
+    assert state.recent == [outcome.model, shipped]
+
+    path = tmp_path / "models" / "mine.safetensors"
+    assert state.save_live(str(path)) == f"Saved {outcome.model.title} to {path}"
+    loaded = live_model_from_file(str(path))
+    state.model_went_live(loaded)
+    assert state.model_folder == path.parent and state.recent[0] is loaded
+    assert loaded.accuracy == outcome.accuracy and loaded.metadata["seed"] == 7
+    assert all(torch.equal(loaded.state[k], outcome.model.state[k]) for k in loaded.state)
+
+
+def test_a_seed_repeats_a_run_and_a_blank_seed_is_drawn_and_reported(mnist):
+    first, second = (run(job_from_form(form(epochs=1), data=str(mnist.root)))[-1] for _ in range(2))
+    assert first.accuracy == second.accuracy
+    assert all(torch.equal(first.model.state[k], second.model.state[k]) for k in first.model.state)
+    job = job_from_form(form(seed=" "), data=str(mnist.root))
+    assert not job.seed_given and 0 <= job.seed
+    logs = [r.text for r in run(dataclasses.replace(job, train_limit=500)) if isinstance(r, Log)]
+    assert f"seed {job.seed} (drawn at random: type it into Seed to repeat this run)" in logs
+
+
+def test_the_form_is_refused_in_one_line_when_it_is_wrong():
+    for fields, words in ((form(lr="fast"), "learning rate must be a number"),
+                          (form(hidden="256,lots"), "hidden layers"),
+                          (form(seed="abc"), "the seed must be a whole number"),
+                          (form(device="tpu"), "device must be one of")):
+        with pytest.raises(ValueError, match=words) as raised:
+            job_from_form(fields)
+        assert "\n" not in str(raised.value)
+    assert job_from_form(form(epochs=5)).recipe.name == "seed002"
+    assert job_from_form(form(lr="0.1")).recipe.name == "seed002-custom"
+    assert job_from_form(form(train_limit=60000)).train_limit is None
+
+
+def test_a_stopped_run_keeps_its_last_scored_epoch_under_a_name_that_says_so(shipped, mnist):
+    state = AppState()
+    state.model_went_live(shipped)
+    job = job_from_form(form(epochs=3), data=str(mnist.root))
+    state.run_started(job)
+
+    def stop_after_epoch_1(record, control):
+        if isinstance(record, EpochEvent) and record.epoch == 1:
+            control.request_stop()
+
+    records = run(job, on_record=stop_after_epoch_1)
+    epoch_1 = next(r for r in records if isinstance(r, EpochEvent))
+    outcome = records[-1]
+    assert outcome.cancelled and outcome.epochs == 1 and outcome.planned_epochs == 3
+    assert outcome.model.name == "seed002 (stopped after epoch 1 of 3)"
+    assert outcome.model.accuracy == epoch_1.test_accuracy  # scored: the weights as they were after epoch 1
+    assert outcome.model.metadata["test_accuracy"] == epoch_1.test_accuracy
+    decision = state.run_finished(outcome)
+    assert decision.model is outcome.model
+    assert decision.message == f"Stopped: {outcome.model.title} is live; {shipped.title} is one step away (Models menu)"
+
+
+def test_stopped_before_an_epoch_ends_or_failed_the_model_from_before_comes_back(shipped, mnist):
+    state = AppState()
+    state.model_went_live(shipped)
+    job = job_from_form(form(epochs=1, train_limit=60000), data=str(mnist.root))
+    state.run_started(job)
+    records = run(job, on_record=lambda record, control: control.request_stop())
+    outcome = records[-1]
+    assert outcome.cancelled and outcome.model is None and outcome.accuracy is None
+    decision = state.run_finished(outcome)
+    assert decision.model is shipped and decision.message == f"Stopped before the first epoch ended: {shipped.title} " \
+                                                               f"is live again"
+    job = job_from_form(form(lr="1e30"), data=str(mnist.root))
+    state.run_started(job)
+    failed = run(job)[-1]
+    assert isinstance(failed, Failed) and "learning rate too high" in failed.message
+    decision = state.run_failed(failed)
+    assert decision.model is shipped and decision.message.startswith("Training failed: ")
+
+
+def test_missing_mnist_fails_the_run_in_the_windows_words(tmp_path):
+    failed = run(job_from_form(form(), data=str(tmp_path)))[-1]
+    assert isinstance(failed, Failed) and failed.data_missing
+
+
+def test_time_spent_paused_is_not_counted(mnist):
+    job = job_from_form(form(epochs=1, train_limit=3000), data=str(mnist.root))
+    paused = []
+
+    def pause_once(record, control):
+        if isinstance(record, Progress) and not paused:
+            paused.append(time.perf_counter())
+            control.pause()
+            threading.Timer(1.0, control.resume).start()
+
+    start = time.perf_counter()
+    records = run(job, on_record=pause_once)
+    wall = time.perf_counter() - start
+    epoch = next(r for r in records if isinstance(r, EpochEvent))
+    assert wall > 1.0 and epoch.seconds < wall - 0.9, (epoch.seconds, wall)
+    assert records[-1].seconds < wall - 0.9
+
+
+def test_the_reader_reads_pictures_with_the_newest_model(shipped, mnist):
+    reader = LiveReader()
+    control = TaskControl()
+    live, nothing = reader({"model": shipped}, control)
+    assert live is shipped and nothing.pixels is None and nothing.label is None  # nothing drawn yet
+    picture = 255 - mnist.test_x[0].numpy()  # dark ink on white paper, as the canvas holds it
+    [guess] = reader({"image": (3, picture)}, control)
+    assert guess.serial == 3 and guess.label == int(mnist.test_y[0]) and guess.model is shipped
+    assert abs(sum(guess.probabilities) - 1) < 1e-5 and len(guess.hidden) == len(shipped.recipe.hidden)
+    problem, again = reader({"model": "/nowhere/model.safetensors"}, control)
+    assert "no such model file" in problem.message and again.model is shipped  # the old model stays
+    [empty] = reader({"image": (4, None)}, control)
+    assert empty.pixels is None and empty.label is None
+
+
+def test_mistakes_are_found_once_wanted_and_again_when_mnist_appears(shipped, mnist, tmp_path):
+    state = AppState()
+    state.model_went_live(shipped)
+    assert state.mistakes_to_find() is None  # nobody has looked at the Mistakes tab: MNIST is not read
+    state.mistakes_wanted = True
+    assert state.mistakes_to_find() is shipped and state.mistakes_to_find() is None  # once per model
+    [failed] = find_mistakes({"model": (shipped, str(tmp_path))})
+    assert failed.reason.startswith(f"MNIST is not in {tmp_path}")
+    assert state.mistakes_found(shipped, failed=True)
+    state.mnist_found()
+    assert state.mistakes_to_find() is shipped
+    [found] = find_mistakes({"model": (shipped, str(mnist.root))})
+    assert found.diagnosis.accuracy == pytest.approx(shipped.accuracy) and state.mistakes_found(shipped, False)
+
+
+def test_a_sample_is_what_the_network_read_of_the_drawing_as_it_is_now(tmp_path, shipped):
+    teaching = Teaching(tmp_path / "samples")
+    pixels = np.random.default_rng(0).random((28, 28)).astype(np.float32)
+    guess = Guess(pixels, 1, 0.9, (0.1,) * 10, shipped, serial=1)
+    assert teaching.ask(7, canvas_empty=True, current=None) == NOTHING_TO_SAVE
+    assert teaching.ask(7, canvas_empty=False, current=None) == "Saving as a 7 once the network has read the drawing…"
+    assert teaching.drawing_changed().startswith("The drawing changed before it could be saved")
+    assert teaching.guess_arrived(guess) == "" and teaching.total == 0  # nothing waits any more
+    teaching.ask(7, canvas_empty=False, current=None)
+    assert teaching.guess_arrived(guess) == "Saved as a 7 (a correction: the network said 1) — 1 sample"
+    [saved] = (tmp_path / "samples" / "7").iterdir()
+    assert teaching.undo() == "Sample taken back — 0 samples" and not saved.exists()
+    assert teaching.undo() == "No sample to take back"
+
+    state = AppState()
+    state.model_went_live(shipped)
+    state.guess_arrived(guess)
+    assert not state.guess_is_current(picture_waiting=False)  # it reads picture 1, none was sent
+    state.picture_sent()
+    assert state.guess_is_current(picture_waiting=False) and not state.guess_is_current(picture_waiting=True)
