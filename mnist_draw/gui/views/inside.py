@@ -69,7 +69,7 @@ class ActivationMap(QWidget):
         """Columns, rows and the cell height (pixels) of a layer's strip: a wide layer gets flat cells."""
         columns = min(units, 64 if units <= 256 else 128)
         rows = -(-units // columns)
-        return columns, rows, 8 if rows <= 4 else 5
+        return columns, rows, 8 if rows <= 4 else 4
 
     def _strip_height(self, units: int) -> int:
         _, rows, cell = self._grid(units)
@@ -130,6 +130,7 @@ class InsideView(QWidget):
         self.most_active.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.most_active.picked.connect(self._go_to_unit)
         self.weights = TileGrid(scale=2)
+        self.weights.setMinimumHeight(self.weights.gridSize().height() // 2)  # half a row of tiles at least
         self.activations = ActivationMap()
         layout = QVBoxLayout(self)
         layout.addWidget(self.about)

@@ -15,14 +15,22 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPen
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
+from PySide6.QtWidgets import (QBoxLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QToolTip, QVBoxLayout,
+                               QWidget)
 
 from mnist_draw.gui.state.live import LiveModel
 from mnist_draw.gui.state.mistakes import Mistakes
 from mnist_draw.gui.views.style import ACCENT
 from mnist_draw.gui.views.tiles import TileGrid
 
+COUNT_HEIGHT = 0.45  # a count's height, at most, as a share of its cell
+COUNT_WIDTH = 0.88  # a count's width, at most, as a share of its cell
+MIN_COUNT_PX = 7
+LABELS = 1.7  # room for the labels (digits, "read as", "true digit"), in cells
+WIDE = 1.25  # a tab this many times wider than tall shows the gallery beside the matrix
+MATRIX_WIDTH = 1.05  # ...and then the matrix is this many times as wide as the tab is tall
+QWIDGETSIZE_MAX = (1 << 24) - 1
 WAITING = "No model yet: the mistakes of a model show here once it is trained or loaded"
 
 
@@ -35,7 +43,7 @@ class ConfusionMatrix(QWidget):
         super().__init__(parent)
         self.confusion: np.ndarray | None = None
         self.selected: tuple[int, int] | None = None
-        self.setMinimumSize(260, 260)
+        self.setMinimumSize(220, 220)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMouseTracking(True)
 
@@ -49,11 +57,23 @@ class ConfusionMatrix(QWidget):
 
     def _geometry(self) -> tuple[float, float, float]:
         """The left and top of cell (0, 0) and a cell's side: a square grid with room for the labels."""
-        label = self.fontMetrics().height() * 1.6
-        side = max(1.0, min(self.width() - 2 * label, self.height() - 2 * label) / 10)
-        left = (self.width() - 10 * side) / 2 + label / 2
-        top = (self.height() - 10 * side) / 2 + label / 2
+        span = 10 + LABELS  # the grid and, above it and on its left, the labels, in cells
+        side = max(1.0, min(self.width(), self.height()) / span)
+        left = (self.width() - span * side) / 2 + LABELS * side
+        top = (self.height() - span * side) / 2 + LABELS * side
         return left, top, side
+
+    def count_font(self) -> QFont:
+        """The font of the counts: as large as lets the widest count fit its cell with a margin."""
+        _, _, side = self._geometry()
+        widest = str(int(self.confusion.max())) if self.confusion is not None else "0000"
+        font = QFont(self.font())
+        size = max(MIN_COUNT_PX, int(side * COUNT_HEIGHT))
+        font.setPixelSize(size)
+        while size > MIN_COUNT_PX and QFontMetricsF(font).horizontalAdvance(widest) > side * COUNT_WIDTH:
+            size -= 1
+            font.setPixelSize(size)
+        return font
 
     def cell_rect(self, true: int, guess: int) -> QRectF:
         left, top, side = self._geometry()
@@ -92,9 +112,7 @@ class ConfusionMatrix(QWidget):
         painter.drawText(QRectF(-5 * side, -side * 0.35, 10 * side, side * 0.7), Qt.AlignmentFlag.AlignCenter,
                          "← true digit")
         painter.restore()
-        font = painter.font()
-        font.setPixelSize(max(7, int(side * 0.3)))
-        painter.setFont(font)
+        painter.setFont(self.count_font())
         for t in range(10):
             for g in range(10):
                 rect = self.cell_rect(t, g)
@@ -149,6 +167,7 @@ class MistakesView(QWidget):
         self.matrix = ConfusionMatrix()
         self.matrix.cell_clicked.connect(self._cell_clicked)
         self.filter_label = QLabel("")
+        self.filter_label.setWordWrap(True)
         self.show_all = QPushButton("Show all")
         self.show_all.clicked.connect(lambda: self.set_filter(None, None))
         self.gallery = TileGrid(scale=2)
@@ -157,12 +176,24 @@ class MistakesView(QWidget):
         filter_row = QHBoxLayout()
         filter_row.addWidget(self.filter_label, 1)
         filter_row.addWidget(self.show_all)
+        beside = QVBoxLayout()  # the gallery and what it shows: under the matrix, or beside it
+        beside.addLayout(filter_row)
+        beside.addWidget(self.gallery, 1)
+        self.body = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self.body.addWidget(self.matrix, 5)
+        self.body.addLayout(beside, 3)
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
-        layout.addWidget(self.matrix, 3)
-        layout.addLayout(filter_row)
-        layout.addWidget(self.gallery, 2)
+        layout.addLayout(self.body, 1)
         self._show_filter()
+
+    def resizeEvent(self, event) -> None:
+        """A wide tab puts the gallery beside the matrix, a tall one under it: the matrix gets the room."""
+        super().resizeEvent(event)
+        wide = self.width() > WIDE * self.height()
+        self.body.setDirection(QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom)
+        # Beside the gallery, the (square) matrix is as wide as the tab is tall, and the gallery takes the rest.
+        self.matrix.setMaximumWidth(round(self.height() * MATRIX_WIDTH) if wide else QWIDGETSIZE_MAX)
 
     def show_finding(self, model: LiveModel) -> None:
         self.summary.setText(f"Reading the 10,000 MNIST test digits with {model.title}…")

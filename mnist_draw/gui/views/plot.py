@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QWidget
 
 REDRAW_MS = 50
 SMOOTHING = 0.95  # weight of the past in the moving average
+TITLE_SIZE = "9pt"
 MIN_SPAN = 5.0  # percentage points the accuracy axis shows at least, so a small change looks small
 
 
@@ -22,17 +23,18 @@ class TrainingPlot(pg.GraphicsLayoutWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setBackground("w")
-        self.setMinimumSize(320, 180)
-        self.loss_plot = self.addPlot(title="Loss per batch")
+        self.setMinimumSize(300, 160)
+        self.loss_plot = self.addPlot()
+        self.loss_plot.setTitle("Loss per batch", size=TITLE_SIZE)
         self.loss_plot.setLabel("bottom", "batch")
         self.loss_plot.setClipToView(True)
         self.loss_plot.setDownsampling(auto=True, mode="peak")
         self.loss_plot.addLegend(offset=(-10, 10))
         self.raw_curve = self.loss_plot.plot(pen=pg.mkPen((150, 180, 225), width=1), name="raw")
         self.smooth_curve = self.loss_plot.plot(pen=pg.mkPen((30, 90, 190), width=2), name="smoothed")
-        self.accuracy_plot = self.addPlot(title="Test accuracy per epoch")
+        self.accuracy_plot = self.addPlot()
+        self.accuracy_plot.setTitle("Test accuracy, %", size=TITLE_SIZE)
         self.accuracy_plot.setLabel("bottom", "epoch")
-        self.accuracy_plot.setLabel("left", "%")
         self.accuracy_curve = self.accuracy_plot.plot(pen=pg.mkPen((200, 90, 30), width=2), symbol="o",
                                                       symbolSize=7, symbolBrush=(200, 90, 30))
         self.ci.layout.setColumnStretchFactor(0, 3)

@@ -32,7 +32,7 @@ class ProbabilityBars(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.probabilities: tuple[float, ...] = ()
-        self.setMinimumSize(180, 200)
+        self.setMinimumSize(160, 150)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip("Click the right digit to keep the drawing as a sample of it (or press its key)")
@@ -82,7 +82,7 @@ class MnistView(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.pixels: np.ndarray | None = None
-        self.setMinimumSize(112, 112)
+        self.setMinimumSize(84, 84)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setToolTip("The 28×28 picture the network sees: the drawing cropped, scaled and centred as MNIST")
 
@@ -113,11 +113,11 @@ class PredictionView(QWidget):
         super().__init__(parent)
         self.digit = QLabel("")
         font = QFont(self.font())
-        font.setPixelSize(96)
+        font.setPixelSize(80)
         font.setBold(True)
         self.digit.setFont(font)
         self.digit.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.digit.setMinimumHeight(110)
+        self.digit.setMinimumHeight(88)
         self.verdict = QLabel("Draw a digit")
         verdict_font = QFont(self.font())
         verdict_font.setPointSizeF(self.font().pointSizeF() * 1.3)

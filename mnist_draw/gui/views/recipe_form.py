@@ -45,6 +45,7 @@ class RecipeForm(QGroupBox):
         self.cuda_note.hide()
 
         grid = QGridLayout(self)
+        grid.setVerticalSpacing(3)
         fields = (("Preset", self.preset), ("Hidden layers", self.hidden), ("Activation", self.activation),
                   ("Loss", self.loss), ("Optimizer", self.optimizer), ("Learning rate", self.lr),
                   ("Momentum", self.momentum), ("Batch size", self.batch_size), ("Epochs", self.epochs),

@@ -2,8 +2,8 @@
 
 Start, Pause/Resume and Stop, and "Fine-tune on my samples", emit what the user asked for; the window
 decides and tells the panel what to show: the run going on (:meth:`TrainerPanel.show_run`), its
-progress, each epoch in the log and on the plot, how it ended, and, when MNIST is missing, a box that
-says where it was looked for and offers to download it or to choose the folder that holds it.
+progress, each epoch in the log and on the plot, how it ended, and, when MNIST is missing, a box in the
+plot's place that says where it was looked for and offers to download it or to choose its folder.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import os
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar,
-                               QPushButton, QSizePolicy, QVBoxLayout, QWidget)
+                               QPushButton, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget)
 
 from mnist_draw.gui.views.style import ERROR_STYLE
 from mnist_draw.gui.state.run import FineTuneScores, Outcome, Progress, RunState
@@ -75,12 +75,14 @@ class TrainerPanel(QWidget):
         controls.addWidget(self.finetune_button)
         controls.addWidget(self.progress)
         controls.addWidget(self.status)
-        controls.addWidget(self.data_box)
         controls.addWidget(self.log, 1)
+        self.right = QStackedWidget()  # the plot, or in its place the box that says MNIST is missing
+        self.right.addWidget(self.plot)
+        self.right.addWidget(self.data_box)
         layout = QHBoxLayout(self)
         layout.addWidget(self.form)
         layout.addLayout(controls, 2)
-        layout.addWidget(self.plot, 4)
+        layout.addWidget(self.right, 4)
 
         self.start_button.clicked.connect(self.start)
         self.finetune_button.clicked.connect(self.finetune)
@@ -97,12 +99,13 @@ class TrainerPanel(QWidget):
         box = QFrame()
         box.setFrameShape(QFrame.Shape.StyledPanel)
         layout = QVBoxLayout(box)
+        layout.addStretch(1)
         layout.addWidget(self.data_message)
         row = QHBoxLayout()
         row.addWidget(self.download_button)
         row.addWidget(self.folder_button)
         layout.addLayout(row)
-        box.hide()
+        layout.addStretch(1)
         return box
 
     def _choose_folder(self) -> None:
@@ -137,6 +140,7 @@ class TrainerPanel(QWidget):
         self.log.appendPlainText(text)
 
     def show_starting(self) -> None:
+        self.right.setCurrentWidget(self.plot)
         self.plot.reset()
         self.progress.setValue(0)
         self.progress.setFormat("starting…")
@@ -174,18 +178,18 @@ class TrainerPanel(QWidget):
             self.show_status(f"Done: {outcome.epochs} {'epoch' if outcome.epochs == 1 else 'epochs'} in "
                              f"{outcome.seconds:.1f} s, test accuracy {outcome.accuracy:.2%}")
             self.progress.setFormat("done")
-        self.data_box.hide()
+        self.right.setCurrentWidget(self.plot)
 
     def show_data_missing(self, message: str) -> None:
         """MNIST is not there: say so once, in the box that offers the ways to get it."""
         self.data_message.setText(message)
-        self.data_box.show()
+        self.right.setCurrentWidget(self.data_box)
         self.show_status("")
         self.progress.setFormat("")
         self.progress.setValue(0)
 
     def show_data_found(self, message: str) -> None:
-        self.data_box.hide()
+        self.right.setCurrentWidget(self.plot)
         self.show_status(message)
         self.progress.setFormat("")
         self.progress.setValue(0)
