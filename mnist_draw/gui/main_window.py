@@ -207,12 +207,16 @@ class MainWindow(QMainWindow):
         if self.samples_dialog is not None and self.samples_dialog.isVisible():
             self.samples_dialog.reload()
 
+    def recount_samples(self) -> None:
+        """Count the samples on disk again (some were deleted, or added from outside)."""
+        self._after_teaching(self.teaching.count())
+
     def browse_samples(self) -> None:
         from mnist_draw.gui.views.samples import SamplesDialog
 
         if self.samples_dialog is None:
             self.samples_dialog = SamplesDialog(self.teaching.folder, self)
-            self.samples_dialog.changed.connect(lambda: self._after_teaching(self.teaching.count()))
+            self.samples_dialog.changed.connect(self.recount_samples)
         else:
             self.samples_dialog.reload()
         self.samples_dialog.show()

@@ -231,6 +231,10 @@ def test_fine_tuning_on_my_samples_makes_a_new_live_model_and_shows_before_and_a
                          f"{scores.samples_before:.0%} → {scores.samples_after:.0%}")
     assert re.match(r"Fine-tuned in [\d.]+ s: MNIST test: ", text)
     assert "MNIST test:" in panel.log.toPlainText()
+    # the plot starts from where the model stood, at a scale that shows a small change as small
+    qtbot.waitUntil(lambda: panel.plot.shown_accuracies() == 1 + outcome.planned_epochs)
+    low, high = panel.plot.accuracy_plot.viewRange()[1]
+    assert high - low >= 5 and low <= 100 * min(scores.mnist_before, scores.mnist_after) <= high
 
     qtbot.waitUntil(lambda: window.state.live is outcome.model)
     assert outcome.model.name == "seed002-personal" and outcome.model.metadata["personal_samples"] == 16
