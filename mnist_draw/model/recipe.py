@@ -18,11 +18,15 @@ from typing import Any, Sequence
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "none")
 LOSSES = ("ce", "mse", "sse")  # cross-entropy; mean squared error; summed squared error / batch size
-OPTIMIZERS = ("sgd", "rmsprop", "adam")
+# adam: Adam with its own L2 weight decay (added to the gradient); adamw: decoupled weight decay (AdamW)
+OPTIMIZERS = ("sgd", "rmsprop", "adam", "adamw")
 SCALINGS = ("unit", "standard")  # [0, 1]; Normalize(0.1307, 0.3081)
 SAMPLINGS = ("shuffle", "replacement")
 SCHEDULES = ("constant", "cosine")
 AUGMENTS = ("none", "light", "strong")
+MNIST_TRAIN_SIZE = 60000  # MNIST's training digits: a batch holds at most all of them
+MNIST_TEST_SIZE = 10000
+MAX_EPOCHS = 10000
 
 @dataclass(frozen=True)
 class Recipe:
@@ -69,10 +73,10 @@ class Recipe:
             problems.append(f"momentum must be in [0, 1) (got {self.momentum})")
         if not (0 <= self.weight_decay < 1):
             problems.append(f"weight decay must be in [0, 1) (got {self.weight_decay})")
-        if not (1 <= self.batch_size <= 60000):
-            problems.append(f"batch size must be between 1 and 60000 (got {self.batch_size})")
-        if not (1 <= self.epochs <= 10000):
-            problems.append(f"epochs must be between 1 and 10000 (got {self.epochs})")
+        if not (1 <= self.batch_size <= MNIST_TRAIN_SIZE):
+            problems.append(f"batch size must be between 1 and {MNIST_TRAIN_SIZE} (got {self.batch_size})")
+        if not (1 <= self.epochs <= MAX_EPOCHS):
+            problems.append(f"epochs must be between 1 and {MAX_EPOCHS} (got {self.epochs})")
         if self.max_steps is not None and self.max_steps < 1:
             problems.append(f"max steps must be at least 1 (got {self.max_steps})")
         if not (0 <= self.dropout < 1):
@@ -116,7 +120,8 @@ class Recipe:
         net = "→".join(str(s) for s in self.layer_sizes)
         act = self.activation if self.hidden else "linear"
         opt = f"{self.optimizer} lr {self.lr:g}" + (f" momentum {self.momentum:g}" if self.momentum else "")
-        return f"{net} {act}, {self.loss}, {opt}, batch {self.batch_size}, {self.epochs} epochs"
+        epochs = f"{self.epochs} epoch" + ("" if self.epochs == 1 else "s")
+        return f"{net} {act}, {self.loss}, {opt}, batch {self.batch_size}, {epochs}"
 
 
 PRESETS: dict[str, Recipe] = {
