@@ -144,12 +144,12 @@ def main(argv: list[str] | None = None) -> int:
         _say(f"{_who()}: interrupted; nothing was saved")
         return EXIT_INTERRUPTED
     except RuntimeError as exc:
-        from mnist_draw.errors import one_line
-        from mnist_draw.trainer.distributed import launched, lost_contact
+        from mnist_draw.trainer.distributed import launched, lost_contact, what_happened
 
         if not (launched() and lost_contact(exc)):
             raise
-        print(f"{_who()}: error: lost contact with the other processes ({one_line(exc)})", file=sys.stderr, flush=True)
+        print(f"{_who()}: error: lost contact with the other processes ({what_happened(exc)})", file=sys.stderr,
+              flush=True)
         return EXIT_FAILED
 
 
@@ -169,7 +169,7 @@ def train(args: argparse.Namespace, proc: _Process) -> int:
     with _stop_on_sigterm() as cancel:
         run = TrainingRun(recipe, data, device=proc.device, seed=args.seed, cancel=cancel, train_limit=args.train_limit)
         if not args.json:
-            group = f" ({plural(proc.world.size, 'process')})" if proc.world else ""
+            group = f" ({proc.world.size} processes)" if proc.world else ""
             _say(f"training {recipe.name}: {recipe.describe()} on {proc.device}{group}")
         result = _run_with_progress(run, args)
         _save(out, result, result_metadata(result), cancel)

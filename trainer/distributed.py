@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime
 import math
 import os
+import re
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -109,6 +110,14 @@ def lost_contact(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and any(
         word in text for word in ("Gloo", "gloo", "NCCL", "Connection closed by peer", "Connection reset by peer",
                                   "Timed out", "timed out", "Broken pipe"))
+
+
+def what_happened(exc: BaseException) -> str:
+    """A lost-contact error in one short line: without the C++ source location and the generic advice."""
+    from mnist_draw.errors import one_line
+
+    text = re.sub(r"^\[[^\]]*\.(?:cc|cpp|h)(?::\d+)?\]\s*", "", one_line(exc))
+    return text.split(". This is typically caused")[0]
 
 
 def batch_share(batch_size: int, world: World | None) -> int:
