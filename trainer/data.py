@@ -186,7 +186,7 @@ def download_failure(exc: BaseException) -> str:
 
 
 def _check(tensors: tuple[torch.Tensor, ...], root: Path) -> None:
-    train_x, train_y, test_x, test_y = tensors
+    _, train_y, _, test_y = tensors
     expected = ((MNIST_TRAIN_SIZE, 28, 28), (MNIST_TRAIN_SIZE,), (MNIST_TEST_SIZE, 28, 28), (MNIST_TEST_SIZE,))
     for t, shape, name in zip(tensors, expected, RAW_FILES):
         if tuple(t.shape) != shape:

@@ -62,7 +62,7 @@ def capture(step: Callable[[], None], device: torch.device) -> torch.cuda.CUDAGr
     if device.type != "cuda":
         return None
     graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
+    with torch.cuda.graph(graph, capture_error_mode="thread_local"):  # the app's other threads may use CUDA
         step()
     return graph
 

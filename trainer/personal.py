@@ -5,8 +5,8 @@ alone would make the network forget the rest ("catastrophic forgetting"). So the
 *replayed* MNIST: each epoch shows a slice of MNIST (a random one for each run, of every digit; its
 size is :data:`REPLAY`) plus every personal sample, repeated often enough that they make up a set
 share (:data:`SHARE`) of what the network sees. A small learning rate and a few epochs nudge the
-existing weights instead of starting over. :func:`scores` measures MNIST test accuracy and the accuracy on the
-samples themselves, before and after, so both the cost and the gain are visible.
+existing weights instead of starting over. :func:`scores` measures MNIST test accuracy and the accuracy
+on the samples themselves, before and after, so both the cost and the gain are visible.
 """
 
 from __future__ import annotations
