@@ -227,6 +227,18 @@ def test_a_seeded_run_repeats_exactly_and_leaves_torchs_global_state_alone(mnist
     assert isinstance(a.model.dropout, torch.nn.Dropout)  # the run's own dropout is gone from the result
 
 
+def test_a_seeds_first_weights_are_those_torch_manual_seed_gave():
+    """The run's generator draws what seeding PyTorch's global one drew, so a seed keeps its model."""
+    from mnist_draw.model.network import MLP, build_model
+    from mnist_draw.trainer.randomness import init_weights
+
+    recipe = preset("default")
+    with torch.device("meta"):
+        model = MLP(recipe)
+    mine = init_weights(model.to_empty(device="cpu"), 11)
+    assert all(torch.equal(p, q) for p, q in zip(mine.parameters(), build_model(recipe, seed=11).parameters()))
+
+
 def test_the_threads_keyword_is_ignored_with_a_warning(mnist):
     threads = torch.get_num_threads()
     with pytest.warns(DeprecationWarning, match="set_num_threads"):

@@ -297,8 +297,7 @@ class TrainingRun:
             event = EpochEvent(epoch, self.planned_epochs(), train_loss, accuracy, self.clock() - t0)
             s.result.history.append(event)
             if self.snapshots:  # what a device failure in a later epoch goes back to
-                self._saved = _Saved.of(epoch, s.step, s.model, s.optimizer, s.scheduler, s.result,
-                                        self.clock() - start)
+                self._saved = _Saved.of(epoch, s, self.clock() - start)
             yield event
         s.model.eval()
         if s.dropout is not None:
@@ -310,9 +309,10 @@ class TrainingRun:
         data = self.data.to(dev)
         x, y = self._training_set(data, dev)
         model = self._model(saved).to(dev)
+        streams = self._streams(dev, saved)
         dropout = None
         if recipe.dropout:  # masks drawn from the run's generator, not PyTorch's global one
-            model.dropout = dropout = randomness.Dropout(recipe.dropout)
+            model.dropout = dropout = randomness.Dropout(recipe.dropout, streams.dropout)
         blocker = fast.blocker(recipe, dev, len(x), several_processes=self.world is not None, wanted=self.fast_path)
         optimizer = make_optimizer(recipe, model.parameters(), capturable=blocker is None and dev.type == "cuda")
         steps = self.planned_steps()
@@ -332,7 +332,7 @@ class TrainingRun:
             trained = DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
         rank, size = (self.world.rank, self.world.size) if self.world else (0, 1)
         return _Setup(dev, x, y, data.test_x[rank::size], data.test_y[rank::size], model, trained, optimizer,
-                      scheduler, loss_fn, dropout, graphed,
+                      scheduler, loss_fn, dropout, streams, graphed,
                       recipe.replace(batch_size=distributed.batch_share(recipe.batch_size, self.world)),
                       FitResult(model, recipe, dev, list(saved.history) if saved else []), steps,
                       saved.step if saved else 0, saved.epoch if saved else 0)
@@ -346,6 +346,16 @@ class TrainingRun:
             x = torch.cat([x, ex.to(dev, torch.float32).repeat(repeat, 1, 1)])
             y = torch.cat([y, ey.to(dev, torch.int64).repeat(repeat)])
         return x, y
+
+    def _streams(self, dev: torch.device, saved: _Saved | None) -> randomness.Streams:
+        """The run's generators; after a device failure, as they stood at the end of the saved epoch
+        (or, coming from another kind of device, whose states do not carry over, drawn afresh)."""
+        rank = self.world.rank if self.world else None
+        if saved is None:
+            return randomness.Streams.start(self._seed, dev, rank)
+        if saved.streams[0] == dev.type:
+            return randomness.Streams.start(self._seed, dev, rank).restore(saved.streams[1])
+        return randomness.Streams.start(randomness.derive(self._seed, "resumed", saved.epoch), dev, rank)
 
     def _model(self, saved: _Saved | None) -> MLP:
         with torch.device("meta"):  # shapes only: the weights come next, from the run's own generator
@@ -374,13 +384,13 @@ class TrainingRun:
 
     def _epoch(self, s: _Setup, epoch: int) -> Iterator[BatchEvent]:
         """One epoch's batches as events; returns (loss total, batches, stopped)."""
-        order, local = self._order(s, epoch)
+        order = self._order(s)
         cancel = self.cancel if self.world is None else None  # a group stops together, below
         if s.graphed is not None:
             batches = s.graphed.train_one_epoch(order, s.steps - s.step, cancel)
         else:
             batches = train_one_epoch(s.trained, s.optimizer, s.scheduler, s.loss_fn, s.x, s.y, s.local_recipe,
-                                      local, s.steps - s.step, cancel, order=order)
+                                      s.streams.local, s.steps - s.step, cancel, order=order)
         total, count, bad = 0.0, 0, None
         for batch, n, loss in batches:
             s.step += 1
@@ -399,18 +409,13 @@ class TrainingRun:
                     return total, count, True
         return total, count, self.world is None and self.cancel.is_set()
 
-    def _order(self, s: _Setup, epoch: int) -> tuple[torch.Tensor | None, torch.Generator]:
-        """This process's digits for the epoch, in order, and its generator for everything else random."""
-        rank = self.world.rank if self.world else 0
-        local = randomness.generator(self._seed, s.device, "local", epoch, rank)
-        if s.dropout is not None:
-            s.dropout.generator = local
+    def _order(self, s: _Setup) -> torch.Tensor | None:
+        """This process's digits for the epoch, in order."""
         if self.recipe.sampling == "shuffle":
-            shared = randomness.generator(self._seed, s.device, "order", epoch)
-            order = torch.randperm(len(s.x), generator=shared, device=s.device)
+            order = torch.randperm(len(s.x), generator=s.streams.order, device=s.device)
         else:  # drawn with replacement: the order only tells each process how many digits are its share
             order = torch.arange(len(s.x), device=s.device) if self.world else None
-        return (distributed.shard(order, self.world) if order is not None else None), local
+        return distributed.shard(order, self.world) if order is not None else None
 
     def _diverged(self, loss: float, step: int) -> TrainingDiverged:
         r = self.recipe
@@ -439,6 +444,7 @@ class _Setup:
     scheduler: object | None
     loss_fn: Callable
     dropout: randomness.Dropout | None
+    streams: randomness.Streams
     graphed: fast.GraphedSteps | None
     local_recipe: Recipe  # with this process's share of the batch
     result: FitResult
@@ -456,11 +462,12 @@ class _Saved:
     model: dict
     optimizer: dict
     scheduler: dict | None
+    streams: tuple[str, dict]  # the device type the generators' states belong to, and the states
     history: tuple
     seconds: float
 
     @classmethod
-    def of(cls, epoch, step, model, optimizer, scheduler, result, seconds) -> _Saved:
+    def of(cls, epoch: int, s: _Setup, seconds: float) -> _Saved:
         def to_cpu(value):
             if isinstance(value, torch.Tensor):
                 return value.detach().to("cpu", copy=True)
@@ -470,8 +477,9 @@ class _Saved:
                 return type(value)(to_cpu(v) for v in value)
             return value
 
-        return cls(epoch, step, to_cpu(model.state_dict()), to_cpu(optimizer.state_dict()),
-                   scheduler.state_dict() if scheduler is not None else None, tuple(result.history), seconds)
+        return cls(epoch, s.step, to_cpu(s.model.state_dict()), to_cpu(s.optimizer.state_dict()),
+                   s.scheduler.state_dict() if s.scheduler is not None else None,
+                   (s.device.type, s.streams.state()), tuple(s.result.history), seconds)
 
 
 def fit(recipe: Recipe, data: Mnist, *, on_batch: Callable[[BatchEvent], None] | None = None,

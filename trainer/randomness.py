@@ -1,14 +1,16 @@
 """A run's own random numbers: PyTorch's global random state is never read or changed.
 
 Everything random in a training run (the first weights, the order of the digits, augmentation,
-dropout, sampling with replacement) is drawn from ``torch.Generator`` objects that belong to the run.
-A seeded run therefore repeats exactly, and two runs in one process (the app's window, a test
-suite) cannot disturb each other or anyone else who uses ``torch.manual_seed``.
+dropout, sampling with replacement) is drawn from ``torch.Generator`` objects that belong to the run
+(:class:`Streams`). A seeded run therefore repeats exactly, and two runs in one process (the app's
+window, a test suite) cannot disturb each other or anyone else who uses ``torch.manual_seed``.
 
-The generators are made afresh for every epoch from the run's seed, the epoch and a name, so a run
-that goes back to the end of an epoch (after a GPU failure) draws exactly what it would have drawn.
-Under several processes the order of the digits is drawn alike in all of them (each then takes its
-own share of it) while augmentation and dropout differ from process to process.
+The draws are the ones the run made when it still seeded PyTorch's global generator (the first
+weights as ``nn.Linear`` draws them, the order and augmentation from one generator, dropout from a
+second one seeded alike), so a seed gives the same model as before. A run that goes back to the end
+of an epoch (after a device failure) takes its generators back to where they stood then. Under
+several processes the order of the digits is drawn alike in all of them (each then takes its own
+share of it) while augmentation and dropout differ from process to process.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -32,8 +35,34 @@ def derive(seed: int, *keys: object) -> int:
     return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "little") >> 1
 
 
-def generator(seed: int, device: torch.device | str, *keys: object) -> torch.Generator:
-    return torch.Generator(device=device).manual_seed(derive(seed, *keys))
+@dataclass(frozen=True)
+class Streams:
+    """A run's generators: ``order`` shuffles the digits (alike in every process of a group), ``local``
+    drives augmentation and sampling with replacement, ``dropout`` the dropout masks. A run alone draws
+    the order and ``local`` from one generator, as PyTorch's examples do."""
+
+    order: torch.Generator
+    local: torch.Generator
+    dropout: torch.Generator
+
+    @classmethod
+    def start(cls, seed: int, device: torch.device, rank: int | None = None) -> "Streams":
+        """The streams of a run alone (``rank`` None) or of process ``rank`` of a group."""
+        def make(s: int) -> torch.Generator:
+            return torch.Generator(device=device).manual_seed(s)
+
+        if rank is None:
+            one = make(seed)
+            return cls(one, one, make(seed))
+        return cls(make(seed), make(derive(seed, "local", rank)), make(derive(seed, "dropout", rank)))
+
+    def state(self) -> dict[str, torch.Tensor]:
+        return {name: getattr(self, name).get_state() for name in ("order", "local", "dropout")}
+
+    def restore(self, state: dict[str, torch.Tensor]) -> "Streams":
+        for name, value in state.items():
+            getattr(self, name).set_state(value)
+        return self
 
 
 def init_weights(model: nn.Module, seed: int) -> nn.Module:
@@ -54,7 +83,7 @@ def init_weights(model: nn.Module, seed: int) -> nn.Module:
 
 
 class Dropout(nn.Module):
-    """``nn.Dropout`` drawing its masks from a generator the run owns (set ``generator`` per epoch)."""
+    """``nn.Dropout`` drawing its masks from a generator the run owns (the same draws on the CPU)."""
 
     def __init__(self, p: float, generator: torch.Generator | None = None):
         super().__init__()
@@ -64,8 +93,8 @@ class Dropout(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0:
             return x
-        keep = torch.rand(x.shape, generator=self.generator, device=x.device) >= self.p
-        return x * keep / (1 - self.p)
+        noise = torch.empty_like(x).bernoulli_(1 - self.p, generator=self.generator)
+        return x * noise.div_(1 - self.p)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
