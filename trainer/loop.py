@@ -283,10 +283,10 @@ class TrainingRun:
                 and (self.device.type != "cpu" or self.snapshots))
 
     def _train(self, saved: _Saved | None) -> Iterator[BatchEvent | EpochEvent]:
+        start = self.clock() - (saved.seconds if saved else 0.0)  # the run's time includes recording a graph
         s = self._prepare(self.device, saved)
         self._saved = saved
         self.result = s.result
-        start = self.clock() - (saved.seconds if saved else 0.0)
         for epoch in range(s.done + 1, self.planned_epochs() + 1):
             t0 = self.clock()
             total, count, stopped = yield from self._epoch(s, epoch)
