@@ -125,3 +125,64 @@ def test_classify_with_an_unusable_model_exits_2(digit_files, tmp_path):
     assert proc.returncode == 2 and proc.stdout == ""
     _assert_one_line_error(proc)
     assert str(broken) in proc.stderr
+
+
+def test_mnist_train_says_1_epoch_and_keeps_a_presets_name_when_only_its_length_changes(tmp_path, capsys):
+    from mnist_draw.model.files import load_model
+    from mnist_draw.trainer.cli import build_parser, main, recipe_from_args
+
+    parse = lambda *args: recipe_from_args(build_parser().parse_args(["--preset", "seed002", *args]))
+    assert parse("--epochs", "3").name == "seed002" and parse("--epochs", "3").epochs == 3
+    assert parse("--max-steps", "100").name == "seed002"
+    assert parse("--epochs", "3", "--lr", "0.1").name == "seed002-custom"
+    out = tmp_path / "m.safetensors"
+    code = main(["--preset", "seed002", "--epochs", "1", "--train-limit", "640", "--seed", "0", "--no-download",
+                 "--threads", "1", "--out", str(out)])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "batch 64, 1 epoch on cpu" in err and "1 epochs" not in err
+    assert load_model(out).recipe.name == "seed002"
+
+
+def _sigterm_in_the_third_batch(monkeypatch):
+    import os
+    import signal
+
+    from mnist_draw.trainer import loop
+
+    real = loop.train_one_epoch
+
+    def interrupted(*args, **kwargs):
+        for i, item in enumerate(real(*args, **kwargs)):
+            if i == 2:
+                os.kill(os.getpid(), signal.SIGTERM)
+            yield item
+
+    monkeypatch.setattr(loop, "train_one_epoch", interrupted)
+
+
+@pytest.mark.parametrize("case, args, code", [
+    ("saved", ["--preset", "seed002", "--epochs", "1", "--train-limit", "640"], 0),
+    ("diverged", ["--preset", "seed001", "--lr", "1000000", "--momentum", "0", "--train-limit", "5000"], 1),
+    ("stopped", ["--preset", "seed002", "--epochs", "1", "--train-limit", "640"], 130),
+    ("no data", ["--data", "/nonexistent", "--epochs", "1"], 2),
+    ("no samples", ["--samples", "/nonexistent"], 2),
+])
+def test_mnist_train_puts_the_sigterm_handler_back_on_every_way_out(case, args, code, tmp_path, monkeypatch):
+    import signal
+
+    import torch
+
+    from mnist_draw.trainer.cli import main
+
+    if case == "stopped":
+        _sigterm_in_the_third_batch(monkeypatch)
+    mine = lambda signum, frame: None
+    previous = signal.signal(signal.SIGTERM, mine)
+    threads = torch.get_num_threads()
+    try:
+        assert main([*args, "--no-download", "--threads", "1", "--out", str(tmp_path / "m.safetensors")]) == code
+        assert signal.getsignal(signal.SIGTERM) is mine
+        assert torch.get_num_threads() == threads  # the thread count is the process's: put back as well
+    finally:
+        signal.signal(signal.SIGTERM, previous)

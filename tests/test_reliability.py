@@ -93,6 +93,42 @@ def test_no_network_gives_a_clear_error(tmp_path):
     assert proc.returncode == 2
     lines = _one_line_error(proc)
     assert "could not download MNIST" in lines[-1] and "--data" in lines[-1] and "MNIST_DRAW_DATA" in lines[-1]
+    assert "127.0.0.1:9: the connection was refused" in lines[-1]  # what failed, not an empty reason
+    assert lines[-1].startswith("mnist-train: error:") and len(lines) == 1
+    assert proc.stdout == ""
+
+
+def test_download_failures_say_what_failed():
+    import errno
+    import socket
+    import ssl
+    from urllib.error import HTTPError, URLError
+
+    from mnist_draw.trainer.data import download_failure
+
+    cases = {
+        URLError(socket.gaierror(-3, "Temporary failure in name resolution")): "no network",
+        URLError(ConnectionRefusedError(111, "Connection refused")): "connection was refused",
+        URLError(TimeoutError("timed out")): "no answer within",
+        TimeoutError("The read operation timed out"): "no answer within",  # in the middle of a download
+        URLError(OSError(errno.ENETUNREACH, "Network is unreachable")): "network is unreachable",
+        URLError(OSError("Tunnel connection failed: 403 Forbidden")): "proxy refused",
+        HTTPError("http://x/", 407, "Proxy Authentication Required", {}, None): "proxy asks",
+        HTTPError("http://x/", 404, "Not Found", {}, None): "HTTP 404 Not Found",
+        URLError(ssl.SSLCertVerificationError("certificate verify failed")): "proxy or firewall",
+        RuntimeError("File not found or corrupted."): "damaged",
+    }
+    for exc, words in cases.items():
+        assert words in download_failure(exc), (exc, download_failure(exc))
+
+
+def test_a_proxy_is_named_when_it_is_in_the_way(monkeypatch):
+    from urllib.error import URLError
+
+    from mnist_draw.trainer.data import download_failure
+
+    monkeypatch.setenv("https_proxy", "http://proxy.example:3128")
+    assert "through the proxy http://proxy.example:3128" in download_failure(URLError(ConnectionRefusedError()))
 
 
 def _without_root_powers(*args):
@@ -204,15 +240,18 @@ def test_cuda_failing_during_a_run_goes_on_on_the_cpu_and_says_so(mnist, monkeyp
 
     run = loop.TrainingRun(preset("seed002").replace(epochs=2), mnist, device=torch.device("cuda"), seed=0,
                            train_limit=3000)
-    if torch.cuda.is_available():
-        real = loop.train_one_epoch
+    if torch.cuda.is_available():  # seed002 replays its steps from a CUDA graph: inject there and in eager
+        from mnist_draw.trainer import fast
 
-        def failing(*args, **kwargs):
-            if run.device.type == "cuda" and run._saved is not None:
-                raise RuntimeError("CUDA error: an illegal memory access was encountered (injected)")
-            yield from real(*args, **kwargs)
+        def failing(real):
+            def train_one_epoch(*args, **kwargs):
+                if run.device.type == "cuda" and run._saved is not None:
+                    raise RuntimeError("CUDA error: an illegal memory access was encountered (injected)")
+                yield from real(*args, **kwargs)
+            return train_one_epoch
 
-        monkeypatch.setattr(loop, "train_one_epoch", failing)
+        monkeypatch.setattr(loop, "train_one_epoch", failing(loop.train_one_epoch))
+        monkeypatch.setattr(fast.GraphedSteps, "train_one_epoch", failing(fast.GraphedSteps.train_one_epoch))
     events = list(run)
     moves = [e for e in events if isinstance(e, loop.DeviceEvent)]
     assert len(moves) == 1, moves
@@ -222,6 +261,54 @@ def test_cuda_failing_during_a_run_goes_on_on_the_cpu_and_says_so(mnist, monkeyp
     assert [e.epoch for e in events if isinstance(e, loop.EpochEvent)] == [1, 2]
     assert [e.epoch for e in run.result.history] == [1, 2]
     assert run.result.test_accuracy > 0.8
+
+
+def test_the_recovery_path_runs_on_the_cpu_with_a_fake_device_failure(mnist, monkeypatch):
+    """A CPU run told to keep its end-of-epoch snapshots meets a "CUDA error" in the middle of epoch 2:
+    it goes back to the end of epoch 1, keeps that epoch's history, and finishes exactly as a run that
+    never failed (the generators of each epoch come from the seed, so epoch 2 is drawn again alike)."""
+    import torch
+
+    from mnist_draw.trainer import loop
+
+    recipe = preset("seed002").replace(epochs=3)
+    real, calls = loop.train_one_epoch, []
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        for i, item in enumerate(real(*args, **kwargs)):
+            if len(calls) == 2 and i == 3:
+                raise RuntimeError("CUDA error: an illegal memory access was encountered (injected)")
+            yield item
+
+    monkeypatch.setattr(loop, "train_one_epoch", failing)
+    run = loop.TrainingRun(recipe, mnist, device="cpu", seed=0, train_limit=1280, snapshots=True)
+    events = list(run)
+    monkeypatch.setattr(loop, "train_one_epoch", real)
+    moves = [e for e in events if isinstance(e, loop.DeviceEvent)]
+    assert len(moves) == 1 and moves[0].message.endswith("training goes on on the CPU, from the end of epoch 1")
+    assert [e.epoch for e in events if isinstance(e, loop.EpochEvent)] == [1, 2, 3]
+    batches = [(e.epoch, e.step) for e in events if isinstance(e, loop.BatchEvent)]
+    assert batches[20:25] == [(2, 21), (2, 22), (2, 23), (2, 21), (2, 22)]  # epoch 2 again, from its start
+    assert [e.epoch for e in run.result.history] == [1, 2, 3] and not run.result.cancelled
+    never_failed = loop.fit(recipe, mnist, device="cpu", seed=0, train_limit=1280)
+    assert all(torch.equal(p, q) for p, q in zip(run.result.model.parameters(), never_failed.model.parameters()))
+    same = lambda history: [(e.epoch, e.train_loss, e.test_accuracy) for e in history]
+    assert same(run.result.history) == same(never_failed.history)
+
+
+def test_a_second_device_failure_is_not_hidden(mnist, monkeypatch):
+    from mnist_draw.trainer import loop
+
+    def always_failing(*args, **kwargs):
+        raise RuntimeError("CUDA error: unspecified launch failure (injected)")
+        yield
+
+    monkeypatch.setattr(loop, "train_one_epoch", always_failing)
+    run = loop.TrainingRun(preset("seed002").replace(epochs=2), mnist, device="cpu", seed=0, train_limit=640,
+                           snapshots=True)
+    with pytest.raises(RuntimeError, match="unspecified launch failure"):
+        list(run)
 
 
 def test_only_gpu_failures_are_taken_for_gpu_failures():

@@ -1,5 +1,6 @@
 """The training engine on real MNIST: data as tensors, presets that reproduce, events, stop, guards."""
 
+import math
 import shutil
 import threading
 
@@ -181,14 +182,10 @@ def test_missing_data_without_download_names_both_ways(tmp_path):
 
 
 def test_damaged_data_files_are_reported(tmp_path, mnist):
-    raw = tmp_path / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    for f in mnist.root.joinpath("MNIST", "raw").glob("*-ubyte"):
-        shutil.copy(f, raw / f.name)
-    data = (raw / "t10k-images-idx3-ubyte").read_bytes()
-    (raw / "t10k-images-idx3-ubyte").write_bytes(data[: len(data) // 2])  # truncated
+    raw = _copy_mnist(mnist, tmp_path)  # with a truncated file
     with pytest.raises(DataError, match="damaged"):
         load_mnist(tmp_path, download=False)
+    data = (mnist.root / "MNIST" / "raw" / "t10k-images-idx3-ubyte").read_bytes()
     (raw / "t10k-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x99" + data[4:])  # wrong header
     with pytest.raises(DataError, match="damaged"):
         load_mnist(tmp_path, download=False)
@@ -196,3 +193,223 @@ def test_damaged_data_files_are_reported(tmp_path, mnist):
 
 def test_data_folder_may_be_given_at_any_level(mnist):
     assert load_mnist(mnist.root / "MNIST" / "raw", download=False).train_x.shape[0] == 60000
+
+
+def test_mnist_sizes_and_the_epoch_cap_are_constants(mnist):
+    from mnist_draw.model.recipe import MAX_EPOCHS, MNIST_TEST_SIZE, MNIST_TRAIN_SIZE, Recipe
+    from mnist_draw.trainer import data
+
+    assert (len(mnist.train_y), len(mnist.test_y)) == (MNIST_TRAIN_SIZE, MNIST_TEST_SIZE)
+    assert data.MNIST_TRAIN_SIZE == MNIST_TRAIN_SIZE  # the trainer's name for it is the same number
+    Recipe(epochs=MAX_EPOCHS, batch_size=MNIST_TRAIN_SIZE)
+    for bad in (dict(epochs=MAX_EPOCHS + 1), dict(batch_size=MNIST_TRAIN_SIZE + 1)):
+        with pytest.raises(ValueError, match=str(MAX_EPOCHS if "epochs" in bad else MNIST_TRAIN_SIZE)):
+            Recipe(**bad)
+
+
+def _weights(result):
+    return [p.detach().clone() for p in result.model.parameters()]
+
+
+def test_a_seeded_run_repeats_exactly_and_leaves_torchs_global_state_alone(mnist):
+    """Dropout, augmentation, shuffling and the first weights all come from the run's own generators."""
+    torch.manual_seed(1234)
+    rng, threads = torch.get_rng_state(), torch.get_num_threads()
+    recipe = preset("default").replace(epochs=1, hidden=(64,))  # dropout and augmentation
+    a, b = (fit(recipe, mnist, device="cpu", seed=7, train_limit=1500) for _ in range(2))
+    assert all(torch.equal(p, q) for p, q in zip(_weights(a), _weights(b)))
+    assert a.history[0].train_loss == b.history[0].train_loss
+    c = fit(recipe, mnist, device="cpu", train_limit=1500)  # unseeded: its own fresh seed
+    assert not torch.equal(_weights(a)[0], _weights(c)[0])
+    replaced = fit(preset("seed003").replace(max_steps=30), mnist, device="cpu", seed=7, train_limit=1500)
+    assert replaced.epochs_trained == 2  # 15 batches of 100 an epoch
+    assert torch.equal(torch.get_rng_state(), rng) and torch.get_num_threads() == threads
+    assert isinstance(a.model.dropout, torch.nn.Dropout)  # the run's own dropout is gone from the result
+
+
+def test_a_seeds_first_weights_are_those_torch_manual_seed_gave():
+    """The run's generator draws what seeding PyTorch's global one drew, so a seed keeps its model."""
+    from mnist_draw.model.network import MLP, build_model
+    from mnist_draw.trainer.randomness import init_weights
+
+    recipe = preset("default")
+    with torch.device("meta"):
+        model = MLP(recipe)
+    mine = init_weights(model.to_empty(device="cpu"), 11)
+    assert all(torch.equal(p, q) for p, q in zip(mine.parameters(), build_model(recipe, seed=11).parameters()))
+
+
+def test_the_threads_keyword_is_ignored_with_a_warning(mnist):
+    threads = torch.get_num_threads()
+    with pytest.warns(DeprecationWarning, match="set_num_threads"):
+        run = TrainingRun(preset("seed002").replace(epochs=1), mnist, device="cpu", seed=0, train_limit=640,
+                          threads=threads + 3)
+    list(run)
+    assert torch.get_num_threads() == threads
+
+
+def test_adam_with_weight_decay_is_adam_and_adamw_is_adamw():
+    """adam + weight decay adds the decay to the gradient (L2); adamw shrinks the weights apart from it."""
+    from mnist_draw.model.recipe import OPTIMIZERS
+    from mnist_draw.trainer.cli import build_parser
+    from mnist_draw.trainer.loop import make_optimizer
+
+    assert "adamw" in OPTIMIZERS
+    assert build_parser()._option_string_actions["--optimizer"].choices == OPTIMIZERS
+    after = {}
+    for name in ("adam", "adamw"):
+        w = torch.nn.Parameter(torch.ones(3))
+        opt = make_optimizer(preset("seed002").replace(optimizer=name, lr=0.1, weight_decay=0.1), [w])
+        assert type(opt) is {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[name]
+        w.grad = torch.zeros(3)  # no gradient: only the decay moves the weights
+        opt.step()
+        after[name] = w.detach()
+    assert torch.allclose(after["adam"], torch.full((3,), 0.9), atol=1e-4)  # Adam's step on the L2 gradient
+    assert torch.allclose(after["adamw"], torch.full((3,), 0.99))  # decoupled: w * (1 - lr * decay)
+
+
+def test_every_time_comes_from_the_runs_clock(mnist):
+    ticks = iter(range(0, 10**6, 10))
+    run = TrainingRun(preset("seed002").replace(epochs=2), mnist, device="cpu", seed=0, train_limit=640,
+                      clock=lambda: next(ticks))
+    events = [e for e in run if isinstance(e, EpochEvent)]
+    assert [e.seconds for e in events] == [10, 10]  # read once at the start and once at the end of each
+    assert run.result.seconds % 10 == 0 and run.result.seconds >= 40
+
+
+# ------------------------------------------------------------------------------- the CUDA fast path
+
+
+def test_the_fast_path_is_taken_only_where_a_graph_can_hold_the_step():
+    from mnist_draw.trainer.fast import blocker
+
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    assert blocker(preset("seed002"), cuda, 60000) is None
+    assert blocker(preset("seed002").replace(optimizer="adam", lr=1e-3), cuda, 60000) is None
+    assert "CUDA" in blocker(preset("seed002"), cpu, 60000)
+    assert blocker(preset("seed002"), cpu, 60000, wanted=True) is None  # its loop, on the CPU, for tests
+    assert "turned off" in blocker(preset("seed002"), cuda, 60000, wanted=False)
+    assert "processes" in blocker(preset("seed002"), cuda, 60000, several_processes=True)
+    assert "augmentation" in blocker(preset("default"), cuda, 60000)
+    assert "dropout" in blocker(preset("seed002").replace(dropout=0.1), cuda, 60000)
+    assert "replacement" in blocker(preset("seed003"), cuda, 60000)
+    assert "schedule" in blocker(preset("seed002").replace(schedule="cosine"), cuda, 60000)
+    assert "too few" in blocker(preset("seed002"), cuda, 100)
+
+
+def test_the_recorded_step_trains_exactly_as_the_eager_loop(mnist):
+    """The fast path's loop (without a graph on the CPU): same batches, same steps, same weights; its
+    warm-up steps leave no trace. 3000 digits leave a shorter last batch, which runs eagerly."""
+    for recipe in (preset("seed002").replace(epochs=2, momentum=0.5),
+                   preset("seed002").replace(epochs=2, optimizer="adam", lr=1e-3, weight_decay=1e-4)):
+        eager = fit(recipe, mnist, device="cpu", seed=3, train_limit=3000, fast_path=False)
+        run = TrainingRun(recipe, mnist, device="cpu", seed=3, train_limit=3000, fast_path=True)
+        batches = [e for e in run if isinstance(e, BatchEvent)]
+        assert run.step_mode == "recorded"
+        assert [(e.epoch, e.batch) for e in batches][45:49] == [(1, 46), (1, 47), (2, 1), (2, 2)]
+        assert [e.to_json() | {"seconds": 0} for e in run.result.history] == \
+            [e.to_json() | {"seconds": 0} for e in eager.history]
+        assert all(torch.equal(p, q) for p, q in zip(_weights(run.result), _weights(eager)))
+
+
+def test_a_step_that_cannot_be_recorded_falls_back_to_the_eager_loop(mnist, monkeypatch):
+    from mnist_draw.trainer import fast
+
+    def refuse(step, device):
+        raise RuntimeError("CUDA error: operation not permitted when stream is capturing")
+
+    monkeypatch.setattr(fast, "capture", refuse)
+    recipe = preset("seed002").replace(epochs=1, momentum=0.5)
+    run = TrainingRun(recipe, mnist, device="cpu", seed=3, train_limit=2000, fast_path=True)
+    list(run)
+    assert run.step_mode == "eager" and "recording the training step failed" in run.step_note
+    eager = fit(recipe, mnist, device="cpu", seed=3, train_limit=2000, fast_path=False)
+    assert all(torch.equal(p, q) for p, q in zip(_weights(run.result), _weights(eager)))  # warm-up undone
+
+
+def test_stop_takes_effect_on_the_fast_path_within_a_few_batches(mnist):
+    from mnist_draw.trainer.fast import READ_EVERY
+
+    cancel = threading.Event()
+    run = TrainingRun(preset("seed002"), mnist, device="cpu", seed=0, cancel=cancel, train_limit=6400,
+                      fast_path=True)
+    seen = 0
+    for event in run:
+        seen += 1
+        if seen == 7:
+            cancel.set()
+    assert seen <= 2 * READ_EVERY and run.result.cancelled and run.result.history == []
+
+
+cuda_only = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@cuda_only
+@pytest.mark.parametrize("optimizer, lr", [("sgd", 0.5), ("adam", 1e-3)])
+def test_on_cuda_the_steps_replay_from_a_graph_and_train_as_eager_ones(mnist, optimizer, lr):
+    recipe = preset("seed002").replace(epochs=2, optimizer=optimizer, lr=lr)
+    run = TrainingRun(recipe, mnist, device="cuda", seed=0, train_limit=20000)
+    batches = [e for e in run if isinstance(e, BatchEvent)]
+    assert run.step_mode == "graph", run.step_note
+    assert len(batches) == run.planned_steps() and all(math.isfinite(e.loss) for e in batches)
+    eager = fit(recipe, mnist, device="cuda", seed=0, train_limit=20000, fast_path=False)
+    assert abs(run.result.test_accuracy - eager.test_accuracy) < 0.01  # same batches; GPU sums may differ
+    assert run.result.test_accuracy > 0.9
+
+
+@cuda_only
+def test_on_cuda_a_recipe_a_graph_cannot_hold_trains_eagerly_and_says_why(mnist):
+    run = TrainingRun(preset("default").replace(epochs=1, hidden=(64,)), mnist, device="cuda", seed=0,
+                      train_limit=2000)
+    list(run)
+    assert run.step_mode == "eager" and "augmentation" in run.step_note
+
+
+# ------------------------------------------------------------------------------------- damaged data
+
+
+def _copy_mnist(mnist, root):
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for f in mnist.root.joinpath("MNIST", "raw").glob("*-ubyte"):
+        shutil.copy(f, raw / f.name)
+    data = (raw / "t10k-images-idx3-ubyte").read_bytes()
+    (raw / "t10k-images-idx3-ubyte").write_bytes(data[: len(data) // 2])  # truncated
+    return raw
+
+
+def test_a_users_damaged_copy_is_never_offered_for_deletion(tmp_path, mnist, monkeypatch):
+    _copy_mnist(mnist, tmp_path / "mine")
+    with pytest.raises(DataError) as info:
+        load_mnist(tmp_path / "mine", download=False)  # --data
+    assert "cannot be read" in str(info.value) and "delete" not in str(info.value)
+    monkeypatch.setenv("MNIST_DRAW_DATA", str(tmp_path / "mine"))
+    with pytest.raises(DataError) as info:
+        load_mnist(None, download=False)
+    assert "delete" not in str(info.value)
+
+
+def test_the_apps_own_damaged_download_may_be_deleted(tmp_path, mnist, monkeypatch):
+    from mnist_draw.paths import user_cache_dir
+
+    monkeypatch.delenv("MNIST_DRAW_DATA")
+    raw = _copy_mnist(mnist, user_cache_dir() / "mnist")
+    with pytest.raises(DataError) as info:
+        load_mnist(None, download=False)
+    assert "damaged" in str(info.value) and f"delete that folder" in str(info.value) and str(raw) in str(info.value)
+
+
+def test_no_trainer_module_imports_qt():
+    """Every module of the trainer (the app's workers use diagnose and personal too) stays Qt-free."""
+    import subprocess
+    import sys
+
+    from _support import ROOT
+
+    names = sorted(f"mnist_draw.trainer.{p.stem}" for p in (ROOT / "trainer").glob("*.py") if p.stem != "__init__")
+    assert {"mnist_draw.trainer.diagnose", "mnist_draw.trainer.personal"} <= set(names)
+    code = (f"import sys\nimport {', '.join(names)}\n"
+            "print(','.join(sorted(m for m in sys.modules if m.startswith(('PySide6', 'shiboken6', 'pyqtgraph', "
+            "'mnist_draw.gui')))))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == ""

@@ -1,28 +1,49 @@
-"""``mnist-train``: train an MLP on MNIST from the terminal, or evaluate a model file.
+"""``mnist-train``: train an MLP on MNIST from the terminal, fine-tune one on personal samples, or evaluate one.
 
 Start from a preset (``--preset seed002``) and change any part of it with the other options. On a
 terminal a progress bar shows the run; with ``--json`` stdout carries exactly one JSON object per epoch
 and nothing else, for scripts. Exit status: 0 done, 1 training failed (e.g. the loss diverged),
 2 bad arguments, data or model file, 130 interrupted (Ctrl+C or SIGTERM; nothing is written). A SIGTERM
 that comes while the model is being saved lets the save finish (a fraction of a second), then exits 0.
+
+Under ``torchrun`` the same command trains in several processes (see
+:mod:`mnist_draw.trainer.distributed`): the first process alone shows progress, prints the JSON lines
+and saves the model; every process says its own errors, tagged with its number.
+
+Each mode is one function (:func:`train`, :func:`fine_tune`, :func:`evaluate_model`); what they share
+(the process's threads and device, MNIST, stopping on SIGTERM, running with progress, saving) is
+written once below them.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
+import os
 import signal
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, not argparse's usage block
-        self.exit(EXIT_USAGE, f"mnist-train: error: {message}\n")
+        self.exit(EXIT_USAGE, f"{_who()}: error: {message}\n")
+
+
+class Failure(Exception):
+    """Ends the command with exit status ``code`` after ``message`` (one line; ``error: ...`` for errors)."""
+
+    def __init__(self, code: int, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,8 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default="default", choices=list(PRESETS), help="recipe to start from (default: default)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--lr", type=float, help="learning rate")
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--optimizer", choices=OPTIMIZERS)
+    p.add_argument("--batch-size", type=int, help="under torchrun: the batch of all processes together")
+    p.add_argument("--optimizer", choices=OPTIMIZERS,
+                   help="adam: weight decay as L2 added to the gradient; adamw: decoupled weight decay")
     p.add_argument("--momentum", type=float)
     p.add_argument("--weight-decay", type=float)
     p.add_argument("--loss", choices=LOSSES, help="ce: cross-entropy; mse: mean squared error against one-hot; "
@@ -47,8 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-limit", type=int, metavar="N", help="train on the first N training digits only")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
     p.add_argument("--seed", type=int)
-    p.add_argument("--threads", type=int, metavar="N",
-                   help="CPU threads for training (default: all cores; fewer leaves the machine usable)")
+    p.add_argument("--threads", type=int, metavar="N", help="CPU threads for training (default: all cores, "
+                   "shared among the processes torchrun starts on the machine; fewer leaves the machine usable)")
     p.add_argument("--data", metavar="DIR", help="folder holding MNIST/raw (default: $MNIST_DRAW_DATA, then the user cache)")
     p.add_argument("--no-download", action="store_true", help="never download MNIST")
     p.add_argument("--out", metavar="PATH", help="where to save the model (default: the user's models folder)")
@@ -59,11 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init", metavar="MODEL", help="with --samples: the model to start from (default: the shipped model)")
     p.add_argument("--evaluate", nargs="?", const="", metavar="MODEL",
                    help="print the test accuracy of MODEL (default: the shipped model) and exit")
+    p.add_argument("--dist-timeout", type=float, default=300, metavar="SECONDS",
+                   help="under torchrun: how long a process waits for the others before giving up (default 300)")
     return p
 
 
 def recipe_from_args(args: argparse.Namespace):
-    from mnist_draw.model.recipe import parse_hidden, preset
+    from mnist_draw.model.recipe import edited, parse_hidden, preset
 
     r = preset(args.preset)
     changes = {}
@@ -78,154 +102,253 @@ def recipe_from_args(args: argparse.Namespace):
             changes.setdefault("activation", "none")
         elif r.activation == "none":
             changes.setdefault("activation", "relu")
-    if changes:
-        changes["name"] = f"{r.name}-custom" if r.name != "custom" else "custom"
-    return r.replace(**changes) if changes else r
+    return edited(r, **changes)
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _who() -> str:
+    """``mnist-train``, with the process's number when torchrun started several."""
+    size = os.environ.get("WORLD_SIZE", "1")
+    return f"mnist-train (process {os.environ.get('RANK', '?')} of {size})" if size not in ("", "1") else "mnist-train"
+
+
+def _is_first() -> bool:
+    """The process that speaks and saves: the only one, or the first one torchrun started."""
+    return os.environ.get("RANK", "0") == "0"
 
 
 def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    if _is_first():
+        print(message, file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return _run(args)
+        if args.threads is not None and args.threads < 1:
+            raise Failure(EXIT_USAGE, f"error: --threads must be 1 or more (got {args.threads})")
+        mode = evaluate_model if args.evaluate is not None else fine_tune if args.samples is not None else train
+        with _owning_the_process(args) as proc:
+            return mode(args, proc)
+    except Failure as exc:
+        if exc.message.startswith("error") or _is_first():
+            print(f"{_who()}: {exc.message}", file=sys.stderr, flush=True)
+        return exc.code
     except KeyboardInterrupt:
-        _say("mnist-train: interrupted; nothing was saved")
+        _say(f"{_who()}: interrupted; nothing was saved")
         return EXIT_INTERRUPTED
+    except RuntimeError as exc:
+        from mnist_draw.trainer.distributed import launched, lost_contact, what_happened
+
+        if not (launched() and lost_contact(exc)):
+            raise
+        print(f"{_who()}: error: lost contact with the other processes ({what_happened(exc)})", file=sys.stderr,
+              flush=True)
+        return EXIT_FAILED
 
 
-def _run(args: argparse.Namespace) -> int:
+# ------------------------------------------------------------------------------------------ the modes
+
+
+def train(args: argparse.Namespace, proc: _Process) -> int:
+    """Train a recipe (a preset with the options' changes) and save the model."""
+    from mnist_draw.trainer.loop import TrainingRun, result_metadata
+
     try:
         recipe = recipe_from_args(args)
     except ValueError as exc:
-        _say(f"mnist-train: error: {exc}")
-        return EXIT_USAGE
-    if args.threads is not None and args.threads < 1:
-        _say(f"mnist-train: error: --threads must be 1 or more (got {args.threads})")
-        return EXIT_USAGE
+        raise Failure(EXIT_USAGE, f"error: {exc}") from None
+    out = _out_path(args, recipe.name)
+    data = _mnist(args, proc)  # kept on the CPU: the run copies it to the GPU, and goes back to it if the GPU fails
+    with _stop_on_sigterm() as cancel:
+        run = TrainingRun(recipe, data, device=proc.device, seed=args.seed, cancel=cancel, train_limit=args.train_limit)
+        if not args.json:
+            group = f" ({proc.world.size} processes)" if proc.world else ""
+            _say(f"training {recipe.name}: {recipe.describe()} on {proc.device}{group}")
+        result = _run_with_progress(run, args)
+        _save(out, result, result_metadata(result), cancel)
+    _say(f"saved {out} (test accuracy {result.test_accuracy:.2%})")
+    return EXIT_OK
 
-    from mnist_draw.model.files import ModelFileError, load_model, save_model
-    from mnist_draw.paths import default_model_path, models_dir
-    from mnist_draw.trainer.data import DataError, load_mnist
-    from mnist_draw.trainer.loop import BatchEvent, DeviceEvent, TrainingDiverged, TrainingRun, default_threads, evaluate, \
-        result_metadata, resolve_device
+
+def fine_tune(args: argparse.Namespace, proc: _Process) -> int:
+    """Fine-tune a model on the user's samples mixed with replayed MNIST, and save it."""
+    from mnist_draw.paths import default_model_path
+    from mnist_draw.samples import load_samples
+    from mnist_draw.trainer.loop import evaluate, result_metadata
+    from mnist_draw.trainer.personal import personal_run
+
+    base = _model_file(Path(args.init) if args.init else default_model_path(), proc.device)
+    samples_x, samples_y, problems = load_samples(args.samples or None)
+    for problem in problems:
+        _say(f"{_who()}: skipped {problem}")
+    if len(samples_y) == 0:
+        raise Failure(EXIT_USAGE, f"error: no personal samples found in {args.samples or 'the user samples folder'} "
+                                  f"(expected DIR/<digit>/<name>.png)")
+    out = _out_path(args, base.recipe.name)
+    data = _mnist(args, proc)
+    before = evaluate(base.model, data.test_x, data.test_y)
+    with _stop_on_sigterm() as cancel:
+        run = personal_run(base.model, samples_x, samples_y, data, epochs=args.epochs or 3, device=proc.device,
+                           seed=args.seed, cancel=cancel)
+        if not args.json:
+            _say(f"fine-tuning {base.display_name} on {plural(len(samples_y), 'personal sample')} mixed with "
+                 f"MNIST; MNIST test accuracy before: {before:.2%}")
+        result = _run_with_progress(run, args)
+        meta = result_metadata(result) | {"test_accuracy_before": before, "personal_samples": len(samples_y)}
+        _save(out, result, meta, cancel)
+    _say(f"MNIST test accuracy before {before:.2%}, after {result.test_accuracy:.2%}")
+    _say(f"saved {out} (test accuracy {result.test_accuracy:.2%})")
+    return EXIT_OK
+
+
+def evaluate_model(args: argparse.Namespace, proc: _Process) -> int:
+    """Print a model file's accuracy on the MNIST test digits."""
+    from mnist_draw.paths import default_model_path
+    from mnist_draw.trainer.loop import evaluate
+
+    loaded = _model_file(Path(args.evaluate) if args.evaluate else default_model_path(), proc.device)
+    data = _mnist(args, proc, device=proc.device)
+    accuracy = evaluate(loaded.model, data.test_x, data.test_y)
+    if _is_first():
+        print(f"test_accuracy {accuracy:.4f}")
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------------- what they share
+
+
+@dataclass(frozen=True)
+class _Process:
+    device: object  # torch.device
+    world: object | None  # mnist_draw.trainer.distributed.World under torchrun
+
+
+@contextlib.contextmanager
+def _owning_the_process(args: argparse.Namespace) -> Iterator[_Process]:
+    """What belongs to the process rather than to a run: PyTorch's thread count, the device, and the
+    group of processes under torchrun; all put back (or left) on the way out."""
+    import torch
+
+    from mnist_draw.errors import one_line
+    from mnist_draw.trainer import distributed
+    from mnist_draw.trainer.devices import default_threads, resolve_device
 
     try:
         device, note = resolve_device(args.device)
     except ValueError as exc:
-        _say(f"mnist-train: error: {exc}")
-        return EXIT_USAGE
+        raise Failure(EXIT_USAGE, f"error: {exc}") from None
     if note:
-        _say(f"mnist-train: {note}")
-
-    if args.evaluate is not None:
-        path = Path(args.evaluate) if args.evaluate else default_model_path()
+        _say(f"{_who()}: {note}")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(args.threads or default_threads(leave_for_gui=False))
+    try:
+        device = distributed.device_for(device)
         try:
-            loaded = load_model(path, device=device)
-            data = load_mnist(args.data, download=not args.no_download, device=device)
-        except (ModelFileError, DataError) as exc:
-            _say(f"mnist-train: error: {exc}")
-            return EXIT_USAGE
-        print(f"test_accuracy {evaluate(loaded.model, data.test_x, data.test_y):.4f}")
-        return EXIT_OK
+            world = distributed.start(device, args.dist_timeout)
+        except RuntimeError as exc:
+            raise Failure(EXIT_FAILED, f"error: could not join the other processes ({one_line(exc)})") from None
+        yield _Process(device, world)
+    finally:
+        distributed.stop()
+        torch.set_num_threads(threads)
 
-    base = None
-    if args.samples is not None:
-        from mnist_draw.samples import load_samples
 
-        try:
-            base = load_model(args.init or default_model_path(), device=device)
-        except ModelFileError as exc:
-            _say(f"mnist-train: error: {exc}")
-            return EXIT_USAGE
-        samples_x, samples_y, problems = load_samples(args.samples or None)
-        for problem in problems:
-            _say(f"mnist-train: skipped {problem}")
-        if len(samples_y) == 0:
-            _say(f"mnist-train: error: no personal samples found in {args.samples or 'the user samples folder'} "
-                 f"(expected DIR/<digit>/<name>.png)")
-            return EXIT_USAGE
-        recipe = base.recipe
-    out = Path(args.out) if args.out else models_dir() / (
-        f"{recipe.name}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}.safetensors")
-    if out.exists() and out.is_dir():
-        _say(f"mnist-train: error: --out {out} is a folder; give a file name")
-        return EXIT_USAGE
-
-    try:  # kept on the CPU: the run copies it to the GPU, and goes back to this copy if the GPU fails
-        data = load_mnist(args.data, download=not args.no_download)
-    except DataError as exc:
-        _say(f"mnist-train: error: {exc}")
-        return EXIT_USAGE
-
+@contextlib.contextmanager
+def _stop_on_sigterm() -> Iterator[threading.Event]:
+    """SIGTERM sets the event (the run stops after its batch; a save once begun is finished); the
+    handler before is put back on every way out."""
     cancel = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: cancel.set())
+    try:
+        yield cancel
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
-    def on_signal(signum, frame):  # SIGTERM: stop after this batch, write nothing
-        cancel.set()
 
-    previous = signal.signal(signal.SIGTERM, on_signal)
-    threads = args.threads or default_threads(leave_for_gui=False)
-    before = None
-    if base is not None:
-        from mnist_draw.trainer.personal import personal_run
+def _mnist(args: argparse.Namespace, proc: _Process, device="cpu"):
+    """MNIST, downloaded if needed by one process per machine while the others wait for it."""
+    from mnist_draw.trainer import distributed
+    from mnist_draw.trainer.data import DataError, load_mnist
 
-        before = evaluate(base.model, data.test_x, data.test_y)
-        run = personal_run(base.model, samples_x, samples_y, data, epochs=args.epochs or 3, device=device,
-                           seed=args.seed, cancel=cancel, threads=threads)
-        if not args.json:
-            _say(f"fine-tuning {base.display_name} on {len(samples_y)} personal samples mixed with MNIST; "
-                 f"MNIST test accuracy before: {before:.2%}")
-    else:
-        run = TrainingRun(recipe, data, device=device, seed=args.seed, cancel=cancel, train_limit=args.train_limit,
-                          threads=threads)
-        if not args.json:
-            _say(f"training {recipe.name}: {recipe.describe()} on {device}")
-    bar = _progress_bar(run.planned_steps(), enabled=sys.stderr.isatty())
+    first = proc.world is None or proc.world.local_rank == 0
+    if not first:
+        distributed.barrier(proc.world)
+    try:
+        data = load_mnist(args.data, download=not args.no_download and first, device=device)
+    except DataError as exc:
+        raise Failure(EXIT_USAGE, f"error: {exc}") from None
+    if first:
+        distributed.barrier(proc.world)
+    return data
+
+
+def _model_file(path: Path, device):
+    from mnist_draw.model.files import ModelFileError, load_model
+
+    try:
+        return load_model(path, device=device)
+    except ModelFileError as exc:
+        raise Failure(EXIT_USAGE, f"error: {exc}") from None
+
+
+def _out_path(args: argparse.Namespace, name: str) -> Path:
+    from mnist_draw.paths import models_dir
+
+    out = Path(args.out) if args.out else models_dir() / (
+        f"{name}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}.safetensors")
+    if out.exists() and out.is_dir():
+        raise Failure(EXIT_USAGE, f"error: --out {out} is a folder; give a file name")
+    return out
+
+
+def _run_with_progress(run, args: argparse.Namespace):
+    """Iterate the run, showing its progress (the first process only); its result, or Failure."""
+    from mnist_draw.trainer.loop import BatchEvent, DeviceEvent, TrainingDiverged
+
+    first = _is_first()
+    bar = _progress_bar(run.planned_steps(), enabled=first and sys.stderr.isatty())
     try:
         for event in run:
             if isinstance(event, BatchEvent):
                 bar.update(1)
                 if event.batch % 20 == 0:
                     bar.set_postfix_str(f"epoch {event.epoch} loss {event.loss:.4f}", refresh=False)
-                continue
-            if isinstance(event, DeviceEvent):
-                bar.write(f"mnist-train: {event.message}", file=sys.stderr)
-                continue
-            if args.json:
+            elif isinstance(event, DeviceEvent):
+                bar.write(f"{_who()}: {event.message}", file=sys.stderr)
+            elif first and args.json:
                 print(json.dumps(event.to_json()), flush=True)
-            else:
+            elif first:
+                if event.epoch == 1 and run.step_note:
+                    bar.write(f"{_who()}: {run.step_note}", file=sys.stderr)
                 bar.write(f"epoch {event.epoch}/{event.epochs}  train loss {event.train_loss:.4f}  "
                           f"test accuracy {event.test_accuracy:.2%}  {event.seconds:.1f} s", file=sys.stdout)
                 sys.stdout.flush()
     except TrainingDiverged as exc:
-        bar.close()
-        _say(f"mnist-train: training failed: {exc}")
-        return EXIT_FAILED
+        raise Failure(EXIT_FAILED, f"training failed: {exc}") from None
     finally:
         bar.close()
-    result = run.result
-    if result is None or result.cancelled:
-        signal.signal(signal.SIGTERM, previous)
-        _say("mnist-train: stopped before the end; nothing was saved")
-        return EXIT_INTERRUPTED
-    meta = result_metadata(result)
-    if before is not None:
-        meta.update(test_accuracy_before=before, personal_samples=len(samples_y))
-    try:  # SIGTERM still only sets `cancel`: a save, once begun, is finished (it takes well under a second)
+    if run.result is None or run.result.cancelled:
+        raise Failure(EXIT_INTERRUPTED, "stopped before the end; nothing was saved")
+    return run.result
+
+
+def _save(out: Path, result, meta: dict, cancel: threading.Event) -> None:
+    """The first process writes the model, atomically; a SIGTERM meanwhile waits for the save."""
+    from mnist_draw.model.files import save_model
+
+    if not _is_first():
+        return
+    try:
         save_model(out, result.model, meta)
     except OSError as exc:
-        _say(f"mnist-train: error: could not save the model to {out} ({exc.strerror or exc}); nothing was written")
-        return EXIT_FAILED
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+        raise Failure(EXIT_FAILED, f"error: could not save the model to {out} ({exc.strerror or exc}); "
+                                   f"nothing was written") from None
     if cancel.is_set():
-        _say("mnist-train: SIGTERM came during the save; the save was finished first")
-    if before is not None:
-        _say(f"MNIST test accuracy before {before:.2%}, after {result.test_accuracy:.2%}")
-    _say(f"saved {out} (test accuracy {result.test_accuracy:.2%})")
-    return EXIT_OK
+        _say(f"{_who()}: SIGTERM came during the save; the save was finished first")
 
 
 def _progress_bar(total: int, enabled: bool):

@@ -2,28 +2,45 @@
 
 The tutorials feed MNIST through torchvision's ``DataLoader``: every batch builds 64 PIL images, turns
 each into a tensor and stacks them, one sample at a time. That is where most of their 8 s per epoch go.
-Here the 70,000 digits are read once with ``torchvision.datasets.MNIST`` (which knows the file format
-and how to download it) into uint8 tensors, moved to the device in one piece, and batches are slices
-of a random permutation: no per-sample Python at all.
+Here all the digits are read once with ``torchvision.datasets.MNIST`` (which knows the file format
+and the mirrors to download it from) into uint8 tensors, moved to the device in one piece, and batches
+are slices of a random permutation: no per-sample Python at all.
 
 Where the data comes from, first match wins: ``--data DIR``, then the ``MNIST_DRAW_DATA`` environment
 variable, then a per-user cache folder, where it is downloaded on first need (unless downloading is
 forbidden). The folder holds torchvision's layout: ``MNIST/raw/*-ubyte``.
+
+When something goes wrong the message says what: which download failed and why (no network, a proxy,
+a refused connection, no answer), or which file could not be read. Only the cache that this program
+filled itself is ever suggested for deletion; a folder the user pointed us at is theirs.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import os
+import socket
+import ssl
+import sys
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
 
 import torch
 
 from mnist_draw.errors import one_line
-from mnist_draw.paths import DATA_ENV, mnist_root
+from mnist_draw.model.recipe import MNIST_TEST_SIZE, MNIST_TRAIN_SIZE
+from mnist_draw.paths import DATA_ENV, mnist_root, user_cache_dir
 
-TRAIN_SIZE = 60000  # MNIST's training digits
+__all__ = ["DataError", "Mnist", "MNIST_TRAIN_SIZE", "MNIST_TEST_SIZE", "RAW_FILES", "has_mnist", "load_mnist",
+           "download_failure"]
+
+DOWNLOAD_TIMEOUT_S = 30  # a mirror that sends nothing for this long counts as not answering
+
 RAW_FILES = (
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -38,15 +55,11 @@ class DataError(RuntimeError):
 
 @dataclass(frozen=True)
 class Mnist:
-    train_x: torch.Tensor  # [60000, 28, 28] uint8, white ink on black
-    train_y: torch.Tensor  # [60000] int64
-    test_x: torch.Tensor  # [10000, 28, 28] uint8
-    test_y: torch.Tensor  # [10000] int64
+    train_x: torch.Tensor  # [MNIST_TRAIN_SIZE, 28, 28] uint8, white ink on black
+    train_y: torch.Tensor  # [MNIST_TRAIN_SIZE] int64
+    test_x: torch.Tensor  # [MNIST_TEST_SIZE, 28, 28] uint8
+    test_y: torch.Tensor  # [MNIST_TEST_SIZE] int64
     root: Path
-
-    @property
-    def device(self) -> torch.device:
-        return self.train_x.device
 
     def to(self, device: str | torch.device) -> "Mnist":
         device = torch.device(device)
@@ -84,34 +97,100 @@ def _load_cpu(root_str: str, source: str, download: bool) -> Mnist:
                 f"MNIST not found in {root} (from {source}); pass --data DIR or set {DATA_ENV} to a folder "
                 f"holding MNIST/raw/*-ubyte, or allow downloading"
             )
-        try:
-            root.mkdir(parents=True, exist_ok=True)
-            MNIST(str(root), train=True, download=True)
-            MNIST(str(root), train=False, download=True)
-        except Exception as exc:  # network errors, read-only folders, bad mirrors: all end the same way
-            raise DataError(
-                f"could not download MNIST into {root} ({one_line(exc)}); pass --data DIR or set {DATA_ENV} "
-                f"to a folder holding MNIST/raw/*-ubyte"
-            ) from None
+        _download(root)
     try:
         train = MNIST(str(root), train=True, download=False)
         test = MNIST(str(root), train=False, download=False)
         tensors = (train.data, train.targets, test.data, test.targets)
     except Exception as exc:
-        raise DataError(
-            f"the MNIST files in {root / 'MNIST' / 'raw'} are damaged ({one_line(exc)}); delete them to "
-            f"download again, or point --data / {DATA_ENV} at a good copy"
-        ) from None
+        raise DataError(_unreadable(root, one_line(exc))) from None
     _check(tensors, root)
     return Mnist(*(t.contiguous() for t in tensors), root)
 
 
+def _is_our_cache(root: Path) -> bool:
+    """True for the per-user cache this program downloads into (its files are ours to delete)."""
+    return root.resolve() == (user_cache_dir() / "mnist").resolve()
+
+
+def _unreadable(root: Path, what: str) -> str:
+    raw = root / "MNIST" / "raw"
+    if _is_our_cache(root):
+        return (f"the MNIST files downloaded into {raw} are damaged ({what}); delete that folder to download "
+                f"them again, or point --data / {DATA_ENV} at a good copy")
+    return (f"the MNIST files in {raw} cannot be read ({what}): damaged, or not MNIST; point --data / {DATA_ENV} "
+            f"at a good copy")
+
+
+def _download(root: Path) -> None:
+    """Download the four MNIST files into ``root/MNIST/raw``, trying each mirror; DataError says why not."""
+    from torchvision.datasets import MNIST
+    from torchvision.datasets.utils import download_and_extract_archive
+
+    raw = root / "MNIST" / "raw"
+    try:
+        raw.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(_no_download(root, [f"cannot create {raw} ({exc.strerror or one_line(exc)})"])) from None
+    timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)  # urllib waits forever otherwise
+    try:
+        with contextlib.redirect_stdout(sys.stderr):  # torchvision prints its progress: keep stdout for --json
+            for filename, md5 in MNIST.resources:
+                reasons = []
+                for mirror in MNIST.mirrors:
+                    try:
+                        download_and_extract_archive(f"{mirror}{filename}", str(raw), filename=filename, md5=md5)
+                        break
+                    except (OSError, RuntimeError) as exc:  # URLError is an OSError
+                        reasons.append(f"{urlsplit(mirror).netloc or mirror}: {download_failure(exc)}")
+                else:
+                    raise DataError(_no_download(root, reasons, filename))
+    finally:
+        socket.setdefaulttimeout(timeout)
+
+
+def _no_download(root: Path, reasons: list[str], filename: str | None = None) -> str:
+    what = f" ({filename})" if filename else ""
+    return (f"could not download MNIST into {root}{what}: {'; '.join(reasons)}; pass --data DIR or set {DATA_ENV} "
+            f"to a folder holding MNIST/raw/*-ubyte")
+
+
+def download_failure(exc: BaseException) -> str:
+    """Why a download failed, in a user's words: no network, a proxy, a refused connection, no answer..."""
+    if isinstance(exc, HTTPError):
+        if exc.code == 407:
+            return "the proxy asks for a user name and password (HTTP 407)"
+        return f"the server answered HTTP {exc.code} {exc.reason}"
+    reason = exc.reason if isinstance(exc, URLError) else exc
+    proxy = urllib.request.getproxies()
+    through = f" (through the proxy {proxy.get('https') or proxy.get('http')})" if proxy else ""
+    if isinstance(reason, socket.gaierror):
+        return f"the server's name could not be looked up: no network, or no name server{through}"
+    if isinstance(reason, ConnectionRefusedError):
+        return f"the connection was refused{through}"
+    if isinstance(reason, TimeoutError):
+        return f"no answer within {DOWNLOAD_TIMEOUT_S} s{through}"
+    if isinstance(reason, ssl.SSLError):
+        return f"the secure connection failed ({one_line(reason)}): a proxy or firewall may be in the way"
+    if isinstance(reason, OSError) and reason.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN):
+        return "the network is unreachable: no network connection"
+    if isinstance(reason, OSError) and "Tunnel connection failed" in str(reason):
+        return f"the proxy refused to connect ({one_line(reason)}){through}"
+    if isinstance(reason, PermissionError):
+        return f"cannot write the file ({reason.strerror})"
+    if isinstance(exc, RuntimeError) and "corrupted" in str(exc):
+        return "the downloaded file is damaged (wrong checksum)"
+    text = one_line(reason) if str(reason).strip() else type(reason).__name__
+    return f"{text}{through}"
+
+
 def _check(tensors: tuple[torch.Tensor, ...], root: Path) -> None:
-    train_x, train_y, test_x, test_y = tensors
-    expected = ((TRAIN_SIZE, 28, 28), (TRAIN_SIZE,), (10000, 28, 28), (10000,))
+    _, train_y, _, test_y = tensors
+    expected = ((MNIST_TRAIN_SIZE, 28, 28), (MNIST_TRAIN_SIZE,), (MNIST_TEST_SIZE, 28, 28), (MNIST_TEST_SIZE,))
     for t, shape, name in zip(tensors, expected, RAW_FILES):
         if tuple(t.shape) != shape:
-            raise DataError(f"{root / 'MNIST' / 'raw' / name} holds shape {list(t.shape)}, expected {list(shape)}; the file is damaged")
+            raise DataError(_unreadable(root, f"{name} holds shape {list(t.shape)}, expected {list(shape)}"))
     for y, name in ((train_y, RAW_FILES[1]), (test_y, RAW_FILES[3])):
         if int(y.min()) < 0 or int(y.max()) > 9:
-            raise DataError(f"{root / 'MNIST' / 'raw' / name} holds labels outside 0..9; the file is damaged")
+            raise DataError(_unreadable(root, f"{name} holds labels outside 0..9"))

@@ -10,6 +10,9 @@ Stopping is a ``threading.Event`` checked before every batch, so Stop takes effe
 even though the loop never returns to an event loop. A loss that becomes NaN or infinite stops the run
 with :class:`TrainingDiverged`, whose message says what usually causes it: a learning rate too high.
 
+A run keeps to itself: its randomness comes from generators it owns (:mod:`~mnist_draw.trainer.randomness`),
+so a seeded run repeats exactly, and PyTorch's global random state and thread count are left alone.
+
 A GPU can fail in the middle of a run: out of memory because another program took it, a driver reset,
 an unplugged eGPU. Then the run does not die: it goes back to the state saved (on the CPU) at the end
 of the last finished epoch, yields a :class:`DeviceEvent` that says what happened, and carries on on
@@ -17,15 +20,17 @@ the CPU. At most one epoch's work is done again; nothing already finished is los
 
 The loop itself is as plain as pytorch/examples' ``mnist/main.py``: :func:`train_one_epoch` and
 :func:`evaluate`. What makes it fast is the data: MNIST lives on the device as one tensor (see
-:mod:`mnist_draw.trainer.data`) and a batch is a slice of a random permutation.
+:mod:`mnist_draw.trainer.data`) and a batch is a slice of a random permutation. On a GPU each step is
+replayed from a CUDA graph where the recipe allows it (:mod:`~mnist_draw.trainer.fast`). Under
+``torchrun`` the run is one process's part of a group (:mod:`~mnist_draw.trainer.distributed`).
 """
 
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
@@ -33,10 +38,15 @@ import torch
 import torch.nn.functional as F
 
 from mnist_draw.errors import one_line
-from mnist_draw.model.network import MLP, build_model
+from mnist_draw.model.network import MLP
 from mnist_draw.model.recipe import Recipe
+from mnist_draw.trainer import distributed, fast, randomness
 from mnist_draw.trainer.augment import augment
 from mnist_draw.trainer.data import Mnist
+from mnist_draw.trainer.devices import (  # noqa: F401 (the app imports these from here)
+    cuda_unavailable_reason, default_threads, is_device_failure, resolve_device)
+
+SYNC_EVERY = 16  # under torchrun: steps between the processes agreeing on Stop and on a diverged loss
 
 
 class TrainingDiverged(RuntimeError):
@@ -92,53 +102,6 @@ class FitResult:
         return len(self.history)
 
 
-# ------------------------------------------------------------------------------------------- devices
-
-
-def cuda_unavailable_reason() -> str | None:
-    """None when CUDA can be used, else why not, in words a user understands."""
-    if torch.version.cuda is None:
-        return "this PyTorch was built without CUDA"
-    try:
-        if not torch.cuda.is_available() or torch.cuda.device_count() == 0:
-            return "no NVIDIA GPU (or driver) was found"
-    except Exception as exc:  # a broken driver install raises here
-        return f"CUDA failed to start ({one_line(exc)})"
-    return None
-
-
-def resolve_device(name: str) -> tuple[torch.device, str | None]:
-    """'auto' | 'cpu' | 'cuda' -> the device to use, and a note when it is not what was asked for."""
-    name = (name or "auto").lower()
-    if name not in ("auto", "cpu", "cuda") and not name.startswith("cuda:"):
-        raise ValueError(f"device must be auto, cpu or cuda (got {name!r})")
-    if name == "cpu":
-        return torch.device("cpu"), None
-    reason = cuda_unavailable_reason()
-    if reason is None:
-        return torch.device("cuda" if name == "auto" else name), None
-    if name == "auto":
-        return torch.device("cpu"), None
-    return torch.device("cpu"), f"CUDA was asked for but {reason}; training on the CPU instead"
-
-
-def is_device_failure(exc: BaseException) -> bool:
-    """True for errors that mean the GPU (or its driver) failed, not that the recipe or data are bad."""
-    if isinstance(exc, torch.cuda.OutOfMemoryError):
-        return True
-    accelerator_error = getattr(torch, "AcceleratorError", None)
-    if accelerator_error is not None and isinstance(exc, accelerator_error):
-        return True
-    text = str(exc)
-    return isinstance(exc, RuntimeError) and any(
-        word in text for word in ("CUDA", "cuda", "cuDNN", "CUBLAS", "NVIDIA", "device-side", "GPU"))
-
-
-def default_threads(leave_for_gui: bool) -> int:
-    cores = os.cpu_count() or 1
-    return max(1, cores - 1) if leave_for_gui else cores
-
-
 # ---------------------------------------------------------------------------------------- the pieces
 
 
@@ -150,13 +113,21 @@ def loss_function(recipe: Recipe) -> Callable[[torch.Tensor, torch.Tensor], torc
     return lambda out, y: (out - F.one_hot(y, 10).to(out.dtype)).pow(2).sum() / out.shape[0]  # "sse"
 
 
-def make_optimizer(recipe: Recipe, params) -> torch.optim.Optimizer:
+def make_optimizer(recipe: Recipe, params, capturable: bool = False) -> torch.optim.Optimizer:
+    """The recipe's optimizer, as named: ``adam`` with weight decay is Adam's own L2 decay (added to the
+    gradient), ``adamw`` decays the weights apart from the gradient (AdamW).
+
+    ``capturable`` keeps the step counts of Adam, AdamW and RMSprop on the device, as a CUDA graph needs.
+    """
+    lr, decay = recipe.lr, recipe.weight_decay
     if recipe.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
+        return torch.optim.SGD(params, lr=lr, momentum=recipe.momentum, weight_decay=decay)
+    extra = {"capturable": True} if capturable else {}
     if recipe.optimizer == "rmsprop":
-        return torch.optim.RMSprop(params, lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
-    return torch.optim.AdamW(params, lr=recipe.lr, weight_decay=recipe.weight_decay) if recipe.weight_decay \
-        else torch.optim.Adam(params, lr=recipe.lr)
+        return torch.optim.RMSprop(params, lr=lr, momentum=recipe.momentum, weight_decay=decay, **extra)
+    if recipe.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=decay, **extra)
+    return torch.optim.Adam(params, lr=lr, weight_decay=decay, **extra)
 
 
 def outputs(model: MLP, x: torch.Tensor, chunk: int = 10000) -> torch.Tensor:
@@ -175,24 +146,38 @@ def outputs(model: MLP, x: torch.Tensor, chunk: int = 10000) -> torch.Tensor:
         model.train(was_training)
 
 
+def correct(model: MLP, x: torch.Tensor, y: torch.Tensor, chunk: int = 10000) -> int:
+    """How many of the images ``x`` (uint8 or [0, 1] floats) the model reads as their labels ``y``."""
+    guesses = outputs(model, x, chunk).argmax(1)
+    return int((guesses == y.to(guesses.device)).sum())
+
+
 def evaluate(model: MLP, x: torch.Tensor, y: torch.Tensor, chunk: int = 10000) -> float:
     """Share of correct argmax predictions; ``x`` is uint8 or [0, 1] float images."""
-    guesses = outputs(model, x, chunk).argmax(1)
-    return int((guesses == y.to(guesses.device)).sum()) / max(1, len(x))
+    return correct(model, x, y, chunk) / max(1, len(x))
 
 
 def train_one_epoch(model, optimizer, scheduler, loss_fn, x, y, recipe: Recipe, generator, steps_left: int,
-                    cancel: threading.Event | None) -> Iterator[tuple[int, int, float]]:
-    """Yield (batch, batches, loss) per batch; ``x`` is float [N, 28, 28] in [0, 1] on the device."""
-    n, bs = len(x), recipe.batch_size
+                    cancel: threading.Event | None, order: torch.Tensor | None = None
+                    ) -> Iterator[tuple[int, int, float]]:
+    """Yield (batch, batches, loss) per batch; ``x`` is float [N, 28, 28] in [0, 1] on the device.
+
+    The batches are slices of ``order``, the indices of ``x`` to train on this epoch (by default a
+    permutation of all of them drawn from ``generator``). A recipe that samples with replacement draws
+    each batch from all of ``x`` instead, and ``order`` only says how many digits make the epoch.
+    ``generator`` also drives augmentation.
+    """
+    bs = recipe.batch_size
+    if order is None and recipe.sampling != "replacement":
+        order = torch.randperm(len(x), generator=generator, device=x.device)
+    n = len(x) if order is None else len(order)
     batches = min(math.ceil(n / bs), steps_left)
-    order = None if recipe.sampling == "replacement" else torch.randperm(n, generator=generator, device=x.device)
     model.train()
     for b in range(batches):
         if cancel is not None and cancel.is_set():
             return
-        if order is None:  # sampled with replacement, as the seed003 tutorial does
-            idx = torch.randint(0, n, (bs,), generator=generator, device=x.device)
+        if recipe.sampling == "replacement":  # as the seed003 tutorial does
+            idx = torch.randint(0, len(x), (bs,), generator=generator, device=x.device)
         else:
             idx = order[b * bs : (b + 1) * bs]
         xb, yb = x[idx], y[idx]
@@ -217,27 +202,46 @@ class TrainingRun:
     trains on the first N training digits only (quick demos and tests); ``extra`` adds more training
     examples (e.g. the user's own samples) as ``(images [M, 28, 28] in [0, 1], labels [M], repeat)``,
     where ``repeat`` is how many times each extra example is shown per epoch.
+
+    ``seed`` makes the run repeat exactly (without one it draws a fresh seed). ``clock`` is where every
+    time is read, in seconds: a window that pauses a run passes a clock that stands still meanwhile.
+    ``snapshots`` keeps a CPU copy of the state at the end of every epoch, to go back to if the device
+    fails (by default on every device but the CPU; a CPU run told to keep them rehearses the recovery).
+    ``fast_path`` chooses the CUDA fast path (None: by itself; see :func:`mnist_draw.trainer.fast.blocker`);
+    ``step_mode`` then says what trains: ``"graph"``, ``"eager"``, or ``"recorded"`` (the fast path's
+    loop without a graph), and ``step_note`` why not the graph when one was wanted.
+    ``threads`` is ignored: the program that owns the process sets ``torch.set_num_threads``.
     """
 
     def __init__(self, recipe: Recipe, data: Mnist, *, device: str | torch.device = "auto", seed: int | None = None,
                  init: dict[str, torch.Tensor] | None = None, cancel: threading.Event | None = None,
                  train_limit: int | None = None, extra: tuple[torch.Tensor, torch.Tensor, int] | None = None,
-                 threads: int | None = None, clock: Callable[[], float] = time.perf_counter):
+                 threads: int | None = None, clock: Callable[[], float] = time.perf_counter,
+                 snapshots: bool | None = None, fast_path: bool | None = None):
+        if threads is not None:
+            warnings.warn("TrainingRun(threads=...) is ignored: the program that owns the process sets "
+                          "torch.set_num_threads", DeprecationWarning, stacklevel=2)
         self.recipe = recipe
+        self.world = distributed.current()
         if isinstance(device, str):
             self.device, self.device_note = resolve_device(device)
         else:
-            self.device, self.device_note = device, None
+            self.device, self.device_note = torch.device(device), None
+        self.device = distributed.device_for(self.device)
         self.data = data
         self.seed = seed
         self.init = None if init is None else {k: v.detach().to("cpu", copy=True) for k, v in init.items()}
         self.cancel = cancel or threading.Event()
         self.train_limit = train_limit
         self.extra = extra
-        self.threads = threads
-        self.clock = clock  # seconds; the app's clock stands still while a run is paused
+        self.clock = clock
+        self.snapshots = self.device.type != "cpu" if snapshots is None else snapshots
+        self.fast_path = fast_path
+        self.step_mode, self.step_note = "eager", None
         self.result: FitResult | None = None
         self._saved: _Saved | None = None
+        self._seed = seed
+        self._recovered = False
 
     def planned_steps(self) -> int:
         total = self._steps_per_epoch() * self.recipe.epochs
@@ -247,7 +251,8 @@ class TrainingRun:
         return math.ceil(self.planned_steps() / self._steps_per_epoch())
 
     def _steps_per_epoch(self) -> int:
-        return math.ceil(self._train_size() / self.recipe.batch_size)
+        share = distributed.share_size(self._train_size(), self.world)
+        return math.ceil(share / distributed.batch_share(self.recipe.batch_size, self.world))
 
     def _train_size(self) -> int:
         n = len(self.data.train_y) if self.train_limit is None else min(self.train_limit, len(self.data.train_y))
@@ -256,46 +261,60 @@ class TrainingRun:
         return n
 
     def __iter__(self) -> Iterator[BatchEvent | EpochEvent | DeviceEvent]:
+        seed = self.seed if self.seed is not None else randomness.fresh_seed()
+        self._seed = distributed.shared_seed(seed, self.world)
         saved = None
         while True:
             try:
-                yield from self._train(self.device, saved)
+                yield from self._train(saved)
                 return
             except Exception as exc:
-                if self.device.type != "cuda" or not is_device_failure(exc):
+                if not self._may_recover(exc):
                     raise
-                saved = self._saved
+                saved, self._recovered = self._saved, True
                 self.device = torch.device("cpu")
                 again = f"from the end of epoch {saved.epoch}" if saved is not None else "from the start"
                 self.device_note = f"CUDA failed ({one_line(exc)}); training goes on on the CPU, {again}"
                 yield DeviceEvent(self.device_note, str(self.device))
 
-    def _train(self, dev: torch.device, saved: _Saved | None) -> Iterator[BatchEvent | EpochEvent]:
-        recipe = self.recipe
+    def _may_recover(self, exc: Exception) -> bool:
+        """Go on on the CPU? Once, alone (a group cannot wait for one process), after a device failure."""
+        return (self.world is None and not self._recovered and is_device_failure(exc)
+                and (self.device.type != "cpu" or self.snapshots))
+
+    def _train(self, saved: _Saved | None) -> Iterator[BatchEvent | EpochEvent]:
+        start = self.clock() - (saved.seconds if saved else 0.0)  # the run's time includes recording a graph
+        s = self._prepare(self.device, saved)
         self._saved = saved
-        if self.threads:
-            torch.set_num_threads(self.threads)
-        if self.seed is not None:
-            torch.manual_seed(self.seed)
-        generator = torch.Generator(device=dev)
-        generator.manual_seed(self.seed if self.seed is not None else int(torch.seed() % 2**63))
+        self.result = s.result
+        for epoch in range(s.done + 1, self.planned_epochs() + 1):
+            t0 = self.clock()
+            total, count, stopped = yield from self._epoch(s, epoch)
+            if stopped:
+                s.result.cancelled = True
+                break
+            train_loss, accuracy = self._scores(s, total, count)
+            event = EpochEvent(epoch, self.planned_epochs(), train_loss, accuracy, self.clock() - t0)
+            s.result.history.append(event)
+            if self.snapshots:  # what a device failure in a later epoch goes back to
+                self._saved = _Saved.of(epoch, s, self.clock() - start)
+            yield event
+        s.model.eval()
+        if s.dropout is not None:
+            s.model.dropout = torch.nn.Dropout(s.dropout.p)
+        s.result.seconds = self.clock() - start
 
+    def _prepare(self, dev: torch.device, saved: _Saved | None) -> _Setup:
+        recipe = self.recipe
         data = self.data.to(dev)
-        limit = self.train_limit or len(data.train_y)
-        x = data.train_x[:limit].float().div_(255.0)
-        y = data.train_y[:limit]
-        if self.extra is not None:
-            ex, ey, repeat = self.extra
-            x = torch.cat([x, ex.to(dev, torch.float32).repeat(repeat, 1, 1)])
-            y = torch.cat([y, ey.to(dev, torch.int64).repeat(repeat)])
-
-        model = build_model(recipe, seed=self.seed)
-        if saved is not None:
-            model.load_state_dict(saved.model)
-        elif self.init is not None:
-            model.load_state_dict(self.init)
-        model.to(dev)
-        optimizer = make_optimizer(recipe, model.parameters())
+        x, y = self._training_set(data, dev)
+        model = self._model(saved).to(dev)
+        streams = self._streams(dev, saved)
+        dropout = None
+        if recipe.dropout:  # masks drawn from the run's generator, not PyTorch's global one
+            model.dropout = dropout = randomness.Dropout(recipe.dropout, streams.dropout)
+        blocker = fast.blocker(recipe, dev, len(x), several_processes=self.world is not None, wanted=self.fast_path)
+        optimizer = make_optimizer(recipe, model.parameters(), capturable=blocker is None and dev.type == "cuda")
         steps = self.planned_steps()
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps) \
             if recipe.schedule == "cosine" else None
@@ -304,37 +323,134 @@ class TrainingRun:
             if scheduler is not None:
                 scheduler.load_state_dict(saved.scheduler)
         loss_fn = loss_function(recipe)
-        result = FitResult(model, recipe, dev, list(saved.history) if saved else [])
-        self.result = result
-        start = self.clock() - (saved.seconds if saved else 0.0)
-        step, done = (saved.step, saved.epoch) if saved else (0, 0)
-        epochs = self.planned_epochs()
-        for epoch in range(done + 1, epochs + 1):
-            t0 = self.clock()
-            total, count = 0.0, 0
-            for batch, batches, loss in train_one_epoch(model, optimizer, scheduler, loss_fn, x, y, recipe,
-                                                        generator, steps - step, self.cancel):
-                step += 1
-                if not math.isfinite(loss):
-                    raise TrainingDiverged(
-                        f"the loss became {loss} at step {step}: learning rate too high "
-                        f"({recipe.optimizer} lr {recipe.lr:g}); try a smaller one"
-                    )
-                total += loss
-                count += 1
-                yield BatchEvent(epoch, batch, batches, step, steps, loss)
-            if self.cancel.is_set():
-                result.cancelled = True
-                break
-            accuracy = evaluate(model, data.test_x, data.test_y)
-            event = EpochEvent(epoch, epochs, total / max(1, count), accuracy, self.clock() - t0)
-            result.history.append(event)
-            if dev.type != "cpu":  # what a GPU failure in a later epoch goes back to
-                self._saved = _Saved.of(epoch, step, model, optimizer, scheduler, result,
-                                        self.clock() - start)
-            yield event
-        model.eval()
-        result.seconds = self.clock() - start
+        self.step_mode, self.step_note = "eager", blocker if self.fast_path or dev.type == "cuda" else None
+        graphed = self._record(model, optimizer, loss_fn, x, y) if blocker is None else None
+        trained = model
+        if self.world is not None:
+            from torch.nn.parallel import DistributedDataParallel
+
+            trained = DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+        rank, size = (self.world.rank, self.world.size) if self.world else (0, 1)
+        return _Setup(dev, x, y, data.test_x[rank::size], data.test_y[rank::size], model, trained, optimizer,
+                      scheduler, loss_fn, dropout, streams, graphed,
+                      recipe.replace(batch_size=distributed.batch_share(recipe.batch_size, self.world)),
+                      FitResult(model, recipe, dev, list(saved.history) if saved else []), steps,
+                      saved.step if saved else 0, saved.epoch if saved else 0)
+
+    def _training_set(self, data: Mnist, dev: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        limit = self.train_limit or len(data.train_y)
+        x = data.train_x[:limit].float().div_(255.0)
+        y = data.train_y[:limit]
+        if self.extra is not None:
+            ex, ey, repeat = self.extra
+            x = torch.cat([x, ex.to(dev, torch.float32).repeat(repeat, 1, 1)])
+            y = torch.cat([y, ey.to(dev, torch.int64).repeat(repeat)])
+        return x, y
+
+    def _streams(self, dev: torch.device, saved: _Saved | None) -> randomness.Streams:
+        """The run's generators; after a device failure, as they stood at the end of the saved epoch
+        (or, coming from another kind of device, whose states do not carry over, drawn afresh)."""
+        rank = self.world.rank if self.world else None
+        if saved is None:
+            return randomness.Streams.start(self._seed, dev, rank)
+        if saved.streams[0] == dev.type:
+            return randomness.Streams.start(self._seed, dev, rank).restore(saved.streams[1])
+        return randomness.Streams.start(randomness.derive(self._seed, "resumed", saved.epoch), dev, rank)
+
+    def _model(self, saved: _Saved | None) -> MLP:
+        with torch.device("meta"):  # shapes only: the weights come next, from the run's own generator
+            model = MLP(self.recipe)
+        model = model.to_empty(device="cpu")
+        if saved is not None:
+            model.load_state_dict(saved.model)
+        elif self.init is not None:
+            model.load_state_dict(self.init)
+        else:
+            randomness.init_weights(model, self._seed)
+        return model
+
+    def _record(self, model, optimizer, loss_fn, x, y) -> fast.GraphedSteps | None:
+        """The fast path's recorded step, or None (eager loop) when recording it fails."""
+        steps = fast.GraphedSteps(model, optimizer, loss_fn, x, y, self.recipe.batch_size)
+        try:
+            steps.record()
+        except Exception as exc:
+            if is_device_failure(exc) and not fast.is_capture_failure(exc):
+                raise
+            self.step_note = f"recording the training step failed ({one_line(exc)}); training with the eager loop"
+            return None
+        self.step_mode = "graph" if steps.graph is not None else "recorded"
+        return steps
+
+    def _epoch(self, s: _Setup, epoch: int) -> Iterator[BatchEvent]:
+        """One epoch's batches as events; returns (loss total, batches, stopped)."""
+        order = self._order(s)
+        cancel = self.cancel if self.world is None else None  # a group stops together, below
+        if s.graphed is not None:
+            batches = s.graphed.train_one_epoch(order, s.steps - s.step, cancel)
+        else:
+            batches = train_one_epoch(s.trained, s.optimizer, s.scheduler, s.loss_fn, s.x, s.y, s.local_recipe,
+                                      s.streams.local, s.steps - s.step, cancel, order=order)
+        total, count, bad = 0.0, 0, None
+        for batch, n, loss in batches:
+            s.step += 1
+            if bad is None and not math.isfinite(loss):
+                bad = self._diverged(loss, s.step)
+                if self.world is None:
+                    raise bad
+            total += loss
+            count += 1
+            yield BatchEvent(epoch, batch, n, s.step, s.steps, loss)
+            if self.world is not None and (batch % SYNC_EVERY == 0 or batch == n):
+                stop, diverged = distributed.total([float(self.cancel.is_set()), float(bad is not None)], self.world)
+                if diverged:
+                    raise bad or self._diverged(float("nan"), s.step)
+                if stop:
+                    return total, count, True
+        return total, count, self.world is None and self.cancel.is_set()
+
+    def _order(self, s: _Setup) -> torch.Tensor | None:
+        """This process's digits for the epoch, in order."""
+        if self.recipe.sampling == "shuffle":
+            order = torch.randperm(len(s.x), generator=s.streams.order, device=s.device)
+        else:  # drawn with replacement: the order only tells each process how many digits are its share
+            order = torch.arange(len(s.x), device=s.device) if self.world else None
+        return distributed.shard(order, self.world) if order is not None else None
+
+    def _diverged(self, loss: float, step: int) -> TrainingDiverged:
+        r = self.recipe
+        return TrainingDiverged(f"the loss became {loss} at step {step}: learning rate too high "
+                                f"({r.optimizer} lr {r.lr:g}); try a smaller one")
+
+    def _scores(self, s: _Setup, total: float, count: int) -> tuple[float, float]:
+        """The epoch's mean training loss and the test accuracy (each process scores its share)."""
+        right = correct(s.model, s.test_x, s.test_y)
+        total, count, right = distributed.total([total, count, right], self.world)
+        return total / max(1, count), right / max(1, len(self.data.test_y))
+
+
+@dataclass
+class _Setup:
+    """What a run trains with on one device."""
+
+    device: torch.device
+    x: torch.Tensor
+    y: torch.Tensor
+    test_x: torch.Tensor  # this process's share of the test digits
+    test_y: torch.Tensor
+    model: MLP
+    trained: torch.nn.Module  # the model, or its DistributedDataParallel wrapper
+    optimizer: torch.optim.Optimizer
+    scheduler: object | None
+    loss_fn: Callable
+    dropout: randomness.Dropout | None
+    streams: randomness.Streams
+    graphed: fast.GraphedSteps | None
+    local_recipe: Recipe  # with this process's share of the batch
+    result: FitResult
+    steps: int
+    step: int
+    done: int
 
 
 @dataclass(frozen=True)
@@ -346,11 +462,12 @@ class _Saved:
     model: dict
     optimizer: dict
     scheduler: dict | None
+    streams: tuple[str, dict]  # the device type the generators' states belong to, and the states
     history: tuple
     seconds: float
 
     @classmethod
-    def of(cls, epoch, step, model, optimizer, scheduler, result, seconds) -> _Saved:
+    def of(cls, epoch: int, s: _Setup, seconds: float) -> _Saved:
         def to_cpu(value):
             if isinstance(value, torch.Tensor):
                 return value.detach().to("cpu", copy=True)
@@ -360,8 +477,9 @@ class _Saved:
                 return type(value)(to_cpu(v) for v in value)
             return value
 
-        return cls(epoch, step, to_cpu(model.state_dict()), to_cpu(optimizer.state_dict()),
-                   scheduler.state_dict() if scheduler is not None else None, tuple(result.history), seconds)
+        return cls(epoch, s.step, to_cpu(s.model.state_dict()), to_cpu(s.optimizer.state_dict()),
+                   s.scheduler.state_dict() if s.scheduler is not None else None,
+                   (s.device.type, s.streams.state()), tuple(s.result.history), seconds)
 
 
 def fit(recipe: Recipe, data: Mnist, *, on_batch: Callable[[BatchEvent], None] | None = None,

@@ -1,11 +1,12 @@
 """Fine-tuning on the user's own samples without forgetting MNIST.
 
-A few dozen drawings are nothing next to 60,000 MNIST digits, and training on them alone would make
-the network forget the rest ("catastrophic forgetting"). So the run mixes them with *replayed* MNIST:
-each epoch shows a slice of MNIST (a random one for each run, of every digit) plus every personal
-sample, repeated often enough that they make up about a fifth of what the network sees. A small learning rate and a few epochs nudge the existing
-weights instead of starting over. :func:`scores` measures MNIST test accuracy and the accuracy on the
-samples themselves, before and after, so both the cost and the gain are visible.
+A few dozen drawings are nothing next to MNIST's tens of thousands of digits, and training on them
+alone would make the network forget the rest ("catastrophic forgetting"). So the run mixes them with
+*replayed* MNIST: each epoch shows a slice of MNIST (a random one for each run, of every digit; its
+size is :data:`REPLAY`) plus every personal sample, repeated often enough that they make up a set
+share (:data:`SHARE`) of what the network sees. A small learning rate and a few epochs nudge the
+existing weights instead of starting over. :func:`scores` measures MNIST test accuracy and the accuracy
+on the samples themselves, before and after, so both the cost and the gain are visible.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ import torch
 
 from mnist_draw.model.network import MLP
 from mnist_draw.model.recipe import Recipe
+from mnist_draw.trainer import distributed
 from mnist_draw.trainer.data import Mnist
 from mnist_draw.trainer.loop import TrainingRun, evaluate
+from mnist_draw.trainer.randomness import fresh_seed
 
 REPLAY = 12000  # MNIST training digits per fine-tuning epoch
 SHARE = 0.2  # the personal samples' share of each epoch
@@ -48,7 +51,8 @@ def personal_run(model: MLP, samples_x: np.ndarray, samples_y: np.ndarray, data:
     extra = (torch.as_tensor(samples_x, dtype=torch.float32), torch.as_tensor(samples_y, dtype=torch.int64),
              repeats_for(len(samples_y), replay))
     seed = kwargs.get("seed")
-    generator = torch.Generator().manual_seed(seed if seed is not None else int(torch.seed() % 2**63))
+    seed = distributed.shared_seed(seed if seed is not None else fresh_seed(), distributed.current())
+    generator = torch.Generator().manual_seed(seed)  # the run's own: PyTorch's global one is left alone
     pick = torch.randperm(len(data.train_y), generator=generator)[:replay].to(data.train_y.device)
     replayed = dataclasses.replace(data, train_x=data.train_x[pick], train_y=data.train_y[pick])
     return TrainingRun(finetune_recipe(model.recipe, epochs), replayed, init=model.state_dict(), extra=extra,

@@ -18,11 +18,14 @@ from typing import Any, Sequence
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "none")
 LOSSES = ("ce", "mse", "sse")  # cross-entropy; mean squared error; summed squared error / batch size
-OPTIMIZERS = ("sgd", "rmsprop", "adam")
+# adam: Adam with its own L2 weight decay (added to the gradient); adamw: decoupled weight decay (AdamW)
+OPTIMIZERS = ("sgd", "rmsprop", "adam", "adamw")
 SCALINGS = ("unit", "standard")  # [0, 1]; Normalize(0.1307, 0.3081)
 SAMPLINGS = ("shuffle", "replacement")
 SCHEDULES = ("constant", "cosine")
 AUGMENTS = ("none", "light", "strong")
+MNIST_TRAIN_SIZE = 60000  # MNIST's training digits: a batch holds at most all of them
+MNIST_TEST_SIZE = 10000
 MAX_EPOCHS = 10000
 DEFAULT_PRESET = "seed002"  # what a new user's trainer form starts from: trains in seconds
 
@@ -71,8 +74,8 @@ class Recipe:
             problems.append(f"momentum must be in [0, 1) (got {self.momentum})")
         if not (0 <= self.weight_decay < 1):
             problems.append(f"weight decay must be in [0, 1) (got {self.weight_decay})")
-        if not (1 <= self.batch_size <= 60000):
-            problems.append(f"batch size must be between 1 and 60000 (got {self.batch_size})")
+        if not (1 <= self.batch_size <= MNIST_TRAIN_SIZE):
+            problems.append(f"batch size must be between 1 and {MNIST_TRAIN_SIZE} (got {self.batch_size})")
         if not (1 <= self.epochs <= MAX_EPOCHS):
             problems.append(f"epochs must be between 1 and {MAX_EPOCHS} (got {self.epochs})")
         if self.max_steps is not None and self.max_steps < 1:
@@ -118,7 +121,8 @@ class Recipe:
         net = "→".join(str(s) for s in self.layer_sizes)
         act = self.activation if self.hidden else "linear"
         opt = f"{self.optimizer} lr {self.lr:g}" + (f" momentum {self.momentum:g}" if self.momentum else "")
-        return f"{net} {act}, {self.loss}, {opt}, batch {self.batch_size}, {self.epochs} epochs"
+        epochs = f"{self.epochs} epoch" + ("" if self.epochs == 1 else "s")
+        return f"{net} {act}, {self.loss}, {opt}, batch {self.batch_size}, {epochs}"
 
 
 PRESETS: dict[str, Recipe] = {
@@ -146,6 +150,18 @@ def preset(name: str) -> Recipe:
         return PRESETS[name]
     except KeyError:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}") from None
+
+
+LENGTH_FIELDS = ("epochs", "max_steps")  # how long a recipe trains: changing only these keeps its name
+
+
+def edited(base: Recipe, **changes: Any) -> Recipe:
+    """``base`` with ``changes``: still named after it when only how long it trains changed (10 epochs of
+    seed002 are still seed002), else "<name>-custom"; raises ValueError for a bad change."""
+    recipe = base.replace(**changes)
+    if recipe.replace(**{f: getattr(base, f) for f in LENGTH_FIELDS}) != base:
+        recipe = recipe.replace(name=f"{base.name}-custom" if base.name != "custom" else "custom")
+    return recipe
 
 
 def parse_hidden(text: str | Sequence[int]) -> tuple[int, ...]:

@@ -38,20 +38,17 @@ class TrainingJob:
 def job_from_form(fields: dict, *, data: str | None = None, download: bool = False,
                   finetune: LiveModel | None = None) -> TrainingJob:
     """The job the trainer form describes; raises ValueError with a one-line reason."""
-    from mnist_draw.model.recipe import parse_hidden, preset
-    from mnist_draw.trainer.data import TRAIN_SIZE
+    from mnist_draw.model.recipe import edited, parse_hidden, preset
+    from mnist_draw.model.recipe import MNIST_TRAIN_SIZE as TRAIN_SIZE
 
     base = preset(str(fields.get("preset", "")))
     try:
         lr = float(fields["lr"])
     except (TypeError, ValueError):
         raise ValueError(f"learning rate must be a number, like 0.01 (got {fields.get('lr')!r})") from None
-    recipe = base.replace(hidden=parse_hidden(str(fields["hidden"])), activation=fields["activation"],
-                          loss=fields["loss"], optimizer=fields["optimizer"], lr=lr,
-                          momentum=float(fields["momentum"]), batch_size=int(fields["batch_size"]),
-                          epochs=int(fields["epochs"]), augment=fields["augment"])
-    if recipe.replace(epochs=base.epochs) != base:  # more or fewer epochs of a preset is still that preset
-        recipe = recipe.replace(name=f"{base.name}-custom")
+    recipe = edited(base, hidden=parse_hidden(str(fields["hidden"])), activation=fields["activation"],
+                    loss=fields["loss"], optimizer=fields["optimizer"], lr=lr, momentum=float(fields["momentum"]),
+                    batch_size=int(fields["batch_size"]), epochs=int(fields["epochs"]), augment=fields["augment"])
     seed, given = parse_seed(str(fields.get("seed", "")))
     limit = int(fields.get("train_limit", TRAIN_SIZE))
     devices = [value for _, value in DEVICES]

@@ -62,17 +62,16 @@ class RecipeForm(QGroupBox):
         """Fill the lists and the limits, then the fields: ``saved`` (the last values used) over the
         preset; CUDA is offered only when ``cuda_reason`` is None, and the reason is shown otherwise."""
         from mnist_draw.model import recipe
-        from mnist_draw.trainer.data import TRAIN_SIZE
 
         self._presets = dict(recipe.PRESETS)
         for combo, values in ((self.activation, recipe.ACTIVATIONS), (self.loss, recipe.LOSSES),
                               (self.optimizer, recipe.OPTIMIZERS), (self.augment, recipe.AUGMENTS)):
             combo.addItems(list(values))
-        self.batch_size.setRange(1, TRAIN_SIZE)
+        self.batch_size.setRange(1, recipe.MNIST_TRAIN_SIZE)
         self.epochs.setRange(1, recipe.MAX_EPOCHS)
-        self.train_limit.setRange(100, TRAIN_SIZE)
-        self.train_limit.setValue(TRAIN_SIZE)
-        self.train_limit.setToolTip(f"Train on the first N of MNIST's {TRAIN_SIZE:,} training digits (fewer: faster)")
+        self.train_limit.setRange(100, recipe.MNIST_TRAIN_SIZE)
+        self.train_limit.setValue(recipe.MNIST_TRAIN_SIZE)
+        self.train_limit.setToolTip(f"Train on the first N of MNIST's {recipe.MNIST_TRAIN_SIZE:,} training digits (fewer: faster)")
         cuda_item = self.device.model().item(len(DEVICES) - 1)
         cuda_item.setEnabled(cuda_reason is None)
         cuda_item.setToolTip(f"CUDA is not available: {cuda_reason}" if cuda_reason else "Train on the GPU")
