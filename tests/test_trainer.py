@@ -2,6 +2,8 @@
 
 import math
 import shutil
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -19,6 +21,20 @@ def test_mnist_is_loaded_as_tensors(mnist):
     assert mnist.test_x.shape == (10000, 28, 28)
     assert mnist.train_y.shape == (60000,) and set(mnist.test_y.unique().tolist()) == set(range(10))
     assert mnist.train_x.device.type == "cpu"
+
+
+def test_mnist_is_read_once_without_torchvision_and_as_torchvision_reads_it(mnist):
+    """torchvision (hundreds of megabytes) is imported only to download; the files read the same."""
+    code = ("import sys; from mnist_draw.trainer.data import load_mnist\n"
+            f"a = load_mnist({str(mnist.root)!r}, download=False); b = load_mnist({str(mnist.root)!r}, download=True)\n"
+            "print(a.train_x is b.train_x, 'torchvision' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "False"]  # one copy, however it is asked for; no torchvision
+    from torchvision.datasets import MNIST
+
+    for train, x, y in ((True, mnist.train_x, mnist.train_y), (False, mnist.test_x, mnist.test_y)):
+        theirs = MNIST(str(mnist.root), train=train, download=False)
+        assert torch.equal(theirs.data, x) and torch.equal(theirs.targets, y) and y.dtype == torch.int64
 
 
 @pytest.mark.slow

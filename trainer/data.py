@@ -2,9 +2,9 @@
 
 The tutorials feed MNIST through torchvision's ``DataLoader``: every batch builds 64 PIL images, turns
 each into a tensor and stacks them, one sample at a time. That is where most of their 8 s per epoch go.
-Here all the digits are read once with ``torchvision.datasets.MNIST`` (which knows the file format
-and the mirrors to download it from) into uint8 tensors, moved to the device in one piece, and batches
-are slices of a random permutation: no per-sample Python at all.
+Here all the digits are read once (:func:`read_idx`; torchvision is imported only to download them,
+from its list of mirrors) into uint8 tensors, moved to the device in one piece, and batches are slices
+of a random permutation: no per-sample Python at all.
 
 Where the data comes from, first match wins: ``--data DIR``, then the ``MNIST_DRAW_DATA`` environment
 variable, then a per-user cache folder, where it is downloaded on first need (unless downloading is
@@ -20,9 +20,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import math
 import os
 import socket
 import ssl
+import struct
 import sys
 import urllib.request
 from dataclasses import dataclass
@@ -30,6 +32,7 @@ from pathlib import Path
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 
+import numpy as np
 import torch
 
 from mnist_draw.errors import one_line
@@ -39,6 +42,7 @@ from mnist_draw.paths import DATA_ENV, mnist_root, user_cache_dir
 __all__ = ["DataError", "Mnist", "MNIST_TRAIN_SIZE", "MNIST_TEST_SIZE", "RAW_FILES", "has_mnist", "load_mnist",
            "download_failure"]
 
+IDX_UBYTE = 0x08  # the IDX element type of MNIST's files: unsigned bytes
 DOWNLOAD_TIMEOUT_S = 30  # a mirror that sends nothing for this long counts as not answering
 
 RAW_FILES = (
@@ -81,16 +85,13 @@ def has_mnist(root: Path) -> bool:
 
 
 def load_mnist(data: str | os.PathLike | None = None, download: bool = True, device: str | torch.device = "cpu") -> Mnist:
-    """Load MNIST (downloading it into the cache if allowed and needed) as tensors on ``device``."""
+    """Load MNIST (downloading it into the cache if allowed and needed) as tensors on ``device``.
+
+    A folder's MNIST is read once and kept (one copy, however it is asked for); ``.to(device)`` copies it
+    to a GPU when the training needs it there.
+    """
     root, source = mnist_root(data)
-    return _load_cpu(str(root.resolve()), source, download).to(device)
-
-
-@functools.lru_cache(maxsize=2)
-def _load_cpu(root_str: str, source: str, download: bool) -> Mnist:
-    from torchvision.datasets import MNIST
-
-    root = _normalise_root(Path(root_str))
+    root = _normalise_root(root.resolve())
     if not has_mnist(root):
         if not download:
             raise DataError(
@@ -98,14 +99,39 @@ def _load_cpu(root_str: str, source: str, download: bool) -> Mnist:
                 f"holding MNIST/raw/*-ubyte, or allow downloading"
             )
         _download(root)
+    return _read(str(root)).to(device)
+
+
+@functools.lru_cache(maxsize=2)
+def _read(root_str: str) -> Mnist:
+    root = Path(root_str)
     try:
-        train = MNIST(str(root), train=True, download=False)
-        test = MNIST(str(root), train=False, download=False)
-        tensors = (train.data, train.targets, test.data, test.targets)
-    except Exception as exc:
+        tensors = tuple(read_idx(root / "MNIST" / "raw" / name) for name in RAW_FILES)
+    except (OSError, ValueError) as exc:
         raise DataError(_unreadable(root, one_line(exc))) from None
+    train_x, train_y, test_x, test_y = tensors
+    tensors = (train_x, train_y.long(), test_x, test_y.long())
     _check(tensors, root)
-    return Mnist(*(t.contiguous() for t in tensors), root)
+    return Mnist(*tensors, root)
+
+
+def read_idx(path: Path) -> torch.Tensor:
+    """One MNIST file as a uint8 tensor. The IDX format is a big-endian header (two zero bytes, the
+    element type, the number of dimensions, then each dimension's size) followed by the array's bytes.
+
+    torchvision's MNIST class reads the same files, but importing torchvision costs the app a couple of
+    hundred megabytes and holds Python's interpreter lock long enough for the window to stutter; it is
+    imported only to download the files (its mirrors, checksums and unpacking).
+    """
+    with open(path, "rb") as f:
+        head = f.read(4)
+        if len(head) < 4 or head[:2] != b"\0\0" or head[2] != IDX_UBYTE:
+            raise ValueError(f"{path.name} is not an IDX file of unsigned bytes")
+        shape = struct.unpack(f">{head[3]}I", f.read(4 * head[3]))
+        pixels = np.fromfile(f, dtype=np.uint8)
+    if pixels.size != math.prod(shape):
+        raise ValueError(f"{path.name} holds {pixels.size} bytes where its header says {math.prod(shape)}")
+    return torch.from_numpy(pixels.reshape(shape))
 
 
 def _is_our_cache(root: Path) -> bool:
