@@ -37,6 +37,7 @@ from mnist_draw.model.network import MLP, build_model
 from mnist_draw.model.recipe import Recipe
 from mnist_draw.trainer.augment import augment
 from mnist_draw.trainer.data import Mnist
+from mnist_draw.trainer.outliers import OutlierExposure
 
 
 class TrainingDiverged(RuntimeError):
@@ -182,8 +183,11 @@ def evaluate(model: MLP, x: torch.Tensor, y: torch.Tensor, chunk: int = 10000) -
 
 
 def train_one_epoch(model, optimizer, scheduler, loss_fn, x, y, recipe: Recipe, generator, steps_left: int,
-                    cancel: threading.Event | None) -> Iterator[tuple[int, int, float]]:
-    """Yield (batch, batches, loss) per batch; ``x`` is float [N, 28, 28] in [0, 1] on the device."""
+                    cancel: threading.Event | None, outliers=None) -> Iterator[tuple[int, int, float]]:
+    """Yield (batch, batches, loss) per batch; ``x`` is float [N, 28, 28] in [0, 1] on the device.
+
+    ``outliers`` (an :class:`~mnist_draw.trainer.outliers.OutlierExposure`, or None) mixes non-digits
+    into every batch."""
     n, bs = len(x), recipe.batch_size
     batches = min(math.ceil(n / bs), steps_left)
     order = None if recipe.sampling == "replacement" else torch.randperm(n, generator=generator, device=x.device)
@@ -198,7 +202,7 @@ def train_one_epoch(model, optimizer, scheduler, loss_fn, x, y, recipe: Recipe, 
         xb, yb = x[idx], y[idx]
         if recipe.augment != "none":
             xb = augment(xb, recipe.augment, generator, yb)
-        loss = loss_fn(model(xb), yb)
+        loss = loss_fn(model(xb), yb) if outliers is None else outliers.loss(model, xb, yb, loss_fn, generator)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -303,6 +307,7 @@ class TrainingRun:
             if scheduler is not None:
                 scheduler.load_state_dict(saved.scheduler)
         loss_fn = loss_function(recipe)
+        outliers = OutlierExposure.for_recipe(recipe, dev, self.seed)
         result = FitResult(model, recipe, dev, list(saved.history) if saved else [])
         self.result = result
         start = time.perf_counter() - (saved.seconds if saved else 0.0)
@@ -312,7 +317,7 @@ class TrainingRun:
             t0 = time.perf_counter()
             total, count = 0.0, 0
             for batch, batches, loss in train_one_epoch(model, optimizer, scheduler, loss_fn, x, y, recipe,
-                                                        generator, steps - step, self.cancel):
+                                                        generator, steps - step, self.cancel, outliers):
                 step += 1
                 if not math.isfinite(loss):
                     raise TrainingDiverged(

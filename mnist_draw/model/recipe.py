@@ -22,7 +22,7 @@ OPTIMIZERS = ("sgd", "rmsprop", "adam")
 SCALINGS = ("unit", "standard")  # [0, 1]; Normalize(0.1307, 0.3081)
 SAMPLINGS = ("shuffle", "replacement")
 SCHEDULES = ("constant", "cosine")
-AUGMENTS = ("none", "light", "strong")
+AUGMENTS = ("none", "light", "strong", "drawn")
 
 @dataclass(frozen=True)
 class Recipe:
@@ -45,6 +45,9 @@ class Recipe:
     dropout: float = 0.0
     augment: str = "none"
     label_smoothing: float = 0.0
+    outliers: float = 0.0  # drawn non-digits mixed into each batch, as a share of the batch (outlier exposure)
+    outlier_weight: float = 0.5  # how hard their output is pulled towards uniform
+    outlier_bank: int = 20000  # how many different non-digits are drawn for a run
     note: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -79,6 +82,11 @@ class Recipe:
             problems.append(f"dropout must be in [0, 1) (got {self.dropout})")
         if not (0 <= self.label_smoothing < 1):
             problems.append(f"label smoothing must be in [0, 1) (got {self.label_smoothing})")
+        if not (0 <= self.outliers <= 4):
+            problems.append(f"outliers must be a share of the batch between 0 and 4 (got {self.outliers})")
+        if not (0 <= self.outlier_weight <= 100) or not (1 <= self.outlier_bank <= 1_000_000):
+            problems.append(f"outlier weight must be in [0, 100] and the bank 1 to 1000000 drawings "
+                            f"(got {self.outlier_weight}, {self.outlier_bank})")
         if self.label_smoothing and self.loss != "ce":
             problems.append("label smoothing needs the cross-entropy loss")
         if problems:
