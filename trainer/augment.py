@@ -58,13 +58,6 @@ def _uniform(n: int, lo: float, hi: float, g: torch.Generator, device: torch.dev
     return torch.rand(n, generator=g, device=device) * (hi - lo) + lo
 
 
-def _gaussian_kernel(sigma: float, device: torch.device) -> torch.Tensor:
-    radius = max(1, int(math.ceil(3 * sigma)))
-    t = torch.arange(-radius, radius + 1, device=device, dtype=torch.float32)
-    k = torch.exp(-0.5 * (t / sigma) ** 2)
-    return k / k.sum()
-
-
 def add_flags(x: torch.Tensor, labels: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
     """Draw a flag on a share ``p`` of the 1s in a batch ``[B, 28, 28]``; returns a new tensor.
 
@@ -145,13 +138,10 @@ def augment(x: torch.Tensor, level: str | AugmentSettings | None, generator: tor
     theta[:, 0, :2] /= stretch.view(b, 1)
     grid = F.affine_grid(theta, [b, 1, h, w], align_corners=False)
 
-    if s.elastic_alpha_px > 0:
-        k = _gaussian_kernel(s.elastic_sigma_px, dev)
-        field = torch.rand(b, 2, h, w, generator=generator, device=dev) * 2 - 1
-        pad = k.numel() // 2
-        field = F.conv2d(F.pad(field.reshape(b * 2, 1, h, w), (pad, pad, 0, 0), mode="reflect"), k.view(1, 1, 1, -1))
-        field = F.conv2d(F.pad(field, (0, 0, pad, pad), mode="reflect"), k.view(1, 1, -1, 1))
-        field = field.reshape(b, 2, h, w)
+    if s.elastic_alpha_px > 0:  # a smooth random field: coarse random displacements, smoothly enlarged
+        coarse = max(2, round(w / (2 * s.elastic_sigma_px)))
+        field = torch.rand(b, 2, coarse, coarse, generator=generator, device=dev) * 2 - 1
+        field = F.interpolate(field, size=(h, w), mode="bicubic", align_corners=True)
         field = field / field.abs().amax(dim=(2, 3), keepdim=True).clamp_min(1e-6)
         alpha = _uniform(b, 0, s.elastic_alpha_px, generator, dev).view(b, 1, 1, 1) * (2.0 / w)
         grid = grid + (field * alpha).permute(0, 2, 3, 1)
