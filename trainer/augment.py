@@ -48,8 +48,8 @@ LEVELS = {
     "strong": AugmentSettings(rotate_deg=15, scale=(0.8, 1.15), shear=0.3, translate_px=2.5, thickness_p=0.6,
                               elastic_alpha_px=2.0, elastic_sigma_px=4.0, flag_ones_p=0.3),
     # Drawings: wide slant, aspect and elastic variation, then framed the way preprocessing frames a drawing.
-    "drawn": AugmentSettings(rotate_deg=15, scale=(0.8, 1.15), shear=0.35, translate_px=0.0, thickness_p=0.6,
-                             elastic_alpha_px=2.5, elastic_sigma_px=4.0, flag_ones_p=0.3, aspect=(0.75, 1.25),
+    "drawn": AugmentSettings(rotate_deg=12, scale=(0.85, 1.1), shear=0.3, translate_px=0.0, thickness_p=0.5,
+                             elastic_alpha_px=1.5, elastic_sigma_px=4.0, flag_ones_p=0.3, aspect=(0.85, 1.15),
                              reframe=True),
 }
 

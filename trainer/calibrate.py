@@ -36,3 +36,46 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
     """The temperature (from a fixed grid) that gives held-back examples the lowest negative log-likelihood."""
     losses = torch.stack([F.cross_entropy(logits / t, labels) for t in TEMPERATURES])
     return round(float(TEMPERATURES[int(losses.argmin())]), 3)
+
+
+def calibrate_model_file(path, drawn) -> float:
+    """Fit the temperature of the model in ``path`` on the development drawn digits in ``drawn``
+    (ImageFolder layout, drawings the model never trained on) and write it into the file's description."""
+    from pathlib import Path
+
+    from mnist_draw.model.files import load_model, save_model
+    from mnist_draw.preprocess import load_image, to_mnist
+    from mnist_draw.trainer.loop import outputs
+
+    files = sorted(Path(drawn).glob("[0-9]/*.png"))
+    if not files:
+        raise ValueError(f"no drawings in {drawn} (expected {drawn}/<digit>/*.png)")
+    labels = torch.tensor([int(f.parent.name) for f in files])
+    images = torch.stack([torch.from_numpy(to_mnist(load_image(f))) for f in files])
+    loaded = load_model(path)
+    temperature = fit_temperature(outputs(loaded.model, images).cpu(), labels)
+    meta = {**loaded.metadata, "temperature": temperature,
+            "temperature_fitted_on": f"{Path(drawn).name} ({len(files)} drawings)"}
+    save_model(path, loaded.model, {k: v for k, v in meta.items() if k != "recipe"})
+    return temperature
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m mnist_draw.trainer.calibrate MODEL --drawn DIR``: fit and store the model's temperature."""
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m mnist_draw.trainer.calibrate", description=main.__doc__)
+    p.add_argument("model")
+    p.add_argument("--drawn", required=True, help="development drawn digits, DIR/<digit>/*.png")
+    args = p.parse_args(argv)
+    try:
+        t = calibrate_model_file(args.model, args.drawn)
+    except (ValueError, OSError) as exc:
+        print(f"calibrate: error: {exc}", flush=True)
+        return 2
+    print(f"temperature {t:g} written into {args.model}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

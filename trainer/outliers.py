@@ -10,8 +10,9 @@ The non-digits are drawn here: capital letters that look like no digit, symbols,
 waves, zigzags, spirals, stars, scribbles, blobs and dots, each as pen strokes with a random pen,
 size, slant and place on a 280x280 canvas, and then put through the app's own preprocessing
 (:func:`mnist_draw.preprocess.to_mnist`), so they look exactly like what the network is shown when
-someone draws them. A bank of them is made once per run (seeded) and every batch takes a random share
-from it, distorted by the same augmentation as the digits.
+someone draws them. A bank of them is drawn during the run (seeded; it grows as training goes, so
+training starts at once) and every batch takes a random share from it, distorted by the same
+augmentation as the digits.
 
 Shapes that *are* digits to a reader are left out on purpose: circles and ovals (0), a bare upright
 line (1), and letters drawn like digits (B, D, G, I, J, O, Q, S, Z).
@@ -197,9 +198,12 @@ def random_non_digit(rng: np.random.Generator) -> tuple[str, Strokes]:
 
 def non_digit_bank(n: int, seed: int) -> torch.Tensor:
     """``n`` drawn non-digits in the form the network sees them: uint8 ``[n, 28, 28]``, seeded."""
+    return _draw_bank(n, np.random.default_rng(seed))
+
+
+def _draw_bank(n: int, rng: np.random.Generator) -> torch.Tensor:
     from mnist_draw.preprocess import to_mnist
 
-    rng = np.random.default_rng(seed)
     out = np.zeros((n, 28, 28), np.uint8)
     for i in range(n):
         x = to_mnist(draw(random_non_digit(rng)[1], rng))
@@ -210,28 +214,40 @@ def non_digit_bank(n: int, seed: int) -> torch.Tensor:
 
 class OutlierExposure:
     """Mixes drawn non-digits into every training batch and pushes the network's output on them
-    towards uniform (``weight`` times the cross-entropy against one tenth per digit)."""
+    towards uniform (``weight`` times the cross-entropy against one tenth per digit).
 
-    def __init__(self, bank: torch.Tensor, share: float, weight: float, augment_level):
-        self.bank = bank.float().div_(255.0)
+    Drawing thousands of non-digits takes a while, so the bank starts small and grows by one drawing
+    per batch up to its full size: training starts at once, and the cost is spread over the run."""
+
+    START = 256  # drawings made before the first batch
+
+    def __init__(self, size: int, share: float, weight: float, augment_level, device: torch.device, seed: int):
+        self.rng = np.random.default_rng(seed)
+        self.size, self.device = size, device
+        self.bank = _draw_bank(min(size, self.START), self.rng).to(device).float().div_(255.0)
         self.share, self.weight, self.augment_level = share, weight, augment_level
 
     @classmethod
     def for_recipe(cls, recipe, device: torch.device, seed: int | None) -> "OutlierExposure | None":
         if not recipe.outliers:
             return None
-        bank = non_digit_bank(recipe.outlier_bank, 0 if seed is None else seed + 1)
-        return cls(bank.to(device), recipe.outliers, recipe.outlier_weight, recipe.augment)
+        return cls(recipe.outlier_bank, recipe.outliers, recipe.outlier_weight, recipe.augment, device,
+                   0 if seed is None else seed + 1)
+
+    def batch(self, k: int, generator: torch.Generator) -> torch.Tensor:
+        """``k`` non-digits for the next batch (the bank grows by one first, until it is full)."""
+        from mnist_draw.trainer.augment import augment
+
+        if len(self.bank) < self.size:
+            new = _draw_bank(1, self.rng).to(self.device).float().div_(255.0)
+            self.bank = torch.cat([self.bank, new])
+        idx = torch.randint(0, len(self.bank), (k,), generator=generator, device=self.bank.device)
+        odd = self.bank[idx]
+        return odd if self.augment_level == "none" else augment(odd, self.augment_level, generator)
 
     def loss(self, model, xb: torch.Tensor, yb: torch.Tensor, loss_fn, generator: torch.Generator) -> torch.Tensor:
         """The digits' loss plus the outliers' pull towards a uniform output, from one forward pass."""
-        from mnist_draw.trainer.augment import augment
-
-        k = max(1, round(self.share * len(xb)))
-        idx = torch.randint(0, len(self.bank), (k,), generator=generator, device=self.bank.device)
-        odd = self.bank[idx]
-        if self.augment_level != "none":
-            odd = augment(odd, self.augment_level, generator)
+        odd = self.batch(max(1, round(self.share * len(xb))), generator)
         out = model(torch.cat([xb, odd]))
         uniform = -F.log_softmax(out[len(xb):], dim=1).mean()
         return loss_fn(out[: len(xb)], yb) + self.weight * uniform
