@@ -78,3 +78,31 @@ def test_calibration_error_and_the_fitted_temperature():
     t = fit_temperature(overconfident, labels)
     assert t == pytest.approx(2.0, abs=0.15)  # dividing by it undoes the sharpening
     assert expected_calibration_error(torch.softmax(overconfident / t, 1), labels) < 0.015
+
+
+def test_the_verdict_needs_neither_qt_nor_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, mnist_draw.verdict; print(sorted(m for m in ('torch', 'PySide6', 'numpy') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"  # the window's classifier thread and the command line can both call it
+
+
+def test_calibrating_a_model_file_stores_the_fitted_temperature(small_model_file, tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from mnist_draw.model.files import load_model
+    from mnist_draw.trainer.calibrate import main
+
+    path = tmp_path / "m.safetensors"
+    shutil.copy(small_model_file, path)
+    assert load_model(path).temperature == 1.0
+    drawn = Path(__file__).resolve().parent / "data" / "drawn"
+    assert main([str(path), "--drawn", str(drawn)]) == 0
+    loaded = load_model(path)
+    assert loaded.temperature != 1.0 and 0.5 <= loaded.temperature <= 3.0
+    assert loaded.metadata["temperature_fitted_on"] == "drawn (860 drawings)"
+    assert loaded.test_accuracy == load_model(small_model_file).test_accuracy  # the rest of the description is kept
+    assert main([str(path), "--drawn", str(tmp_path)]) == 2  # no drawings there: a one-line error
