@@ -1,6 +1,5 @@
-"""Outlier exposure (trainer/outliers.py) and the 'drawn' augmentation (trainer/augment.py): the network
-learns to spread its belief over the ten digits for drawings that are no digit, and is trained on
-digits framed exactly as preprocessing frames a drawing."""
+"""Outlier exposure (trainer/outliers.py): the network learns to spread its belief over the ten digits
+for drawings that are no digit, and stays sure of digits."""
 
 import numpy as np
 import pytest
@@ -9,7 +8,6 @@ from scipy import ndimage
 
 from mnist_draw.model.predict import predict
 from mnist_draw.model.recipe import Recipe, preset
-from mnist_draw.trainer.augment import augment, reframe
 from mnist_draw.trainer.loop import evaluate, fit
 from mnist_draw.trainer.outliers import non_digit_bank
 
@@ -43,28 +41,3 @@ def test_recipes_check_the_outlier_fields():
     with pytest.raises(ValueError, match="outlier weight"):
         Recipe(outlier_weight=-1)
     assert Recipe.from_dict(preset("default").to_dict()) == preset("default")
-
-
-def test_reframe_puts_every_digit_in_the_20_pixel_box_centred(mnist):
-    x = mnist.test_x[:200].float() / 255
-    shrunk = torch.nn.functional.interpolate(x.unsqueeze(1), scale_factor=0.5)  # 14x14 digits...
-    off = torch.zeros(200, 1, 28, 28)
-    off[:, :, :14, :14] = shrunk  # ...in a corner
-    out = reframe(off)[:, 0].numpy()
-    for img in out:
-        ink = img > 0.1
-        side = max(np.ptp(np.flatnonzero(ink.any(1))), np.ptp(np.flatnonzero(ink.any(0)))) + 1
-        assert 19 <= side <= 22  # 20, give or take the blur of resampling
-        assert np.allclose(ndimage.center_of_mass(img), 14, atol=0.75)
-
-
-def test_the_drawn_augmentation_varies_shape_but_keeps_the_frame(mnist):
-    g = torch.Generator().manual_seed(0)
-    x, y = mnist.test_x[:300].float() / 255, mnist.test_y[:300]
-    out = augment(x, "drawn", g, y)
-    assert out.shape == x.shape and 0 <= out.min() and out.max() <= 1
-    assert (out - x).abs().mean() > 0.05  # really distorted
-    com = np.array([ndimage.center_of_mass(img) for img in out.numpy()])
-    assert np.abs(com - 14).max() < 1.0  # framed as preprocessing frames a drawing
-    widths = np.array([np.ptp(np.flatnonzero(img.numpy().max(0) > 0.1)) + 1 for img in out])
-    assert widths.std() > 1.0  # narrow and wide digits

@@ -37,8 +37,6 @@ class AugmentSettings:
     elastic_alpha_px: float = 0.0  # size of the elastic displacement, pixels
     elastic_sigma_px: float = 4.0  # smoothness of the elastic displacement field
     flag_ones_p: float = 0.0  # share of the 1s that get a flag (needs the labels)
-    aspect: tuple[float, float] = (1.0, 1.0)  # extra horizontal stretch (narrow or wide digits)
-    reframe: bool = False  # put each distorted digit back into the 20x20 box, centred, as preprocessing does
 
 
 LEVELS = {
@@ -47,15 +45,18 @@ LEVELS = {
                              flag_ones_p=0.3),
     "strong": AugmentSettings(rotate_deg=15, scale=(0.8, 1.15), shear=0.3, translate_px=2.5, thickness_p=0.6,
                               elastic_alpha_px=2.0, elastic_sigma_px=4.0, flag_ones_p=0.3),
-    # Drawings: wide slant, aspect and elastic variation, then framed the way preprocessing frames a drawing.
-    "drawn": AugmentSettings(rotate_deg=12, scale=(0.85, 1.1), shear=0.3, translate_px=0.0, thickness_p=0.5,
-                             elastic_alpha_px=1.5, elastic_sigma_px=4.0, flag_ones_p=0.3, aspect=(0.85, 1.15),
-                             reframe=True),
 }
 
 
 def _uniform(n: int, lo: float, hi: float, g: torch.Generator, device: torch.device) -> torch.Tensor:
     return torch.rand(n, generator=g, device=device) * (hi - lo) + lo
+
+
+def _gaussian_kernel(sigma: float, device: torch.device) -> torch.Tensor:
+    radius = max(1, int(math.ceil(3 * sigma)))
+    t = torch.arange(-radius, radius + 1, device=device, dtype=torch.float32)
+    k = torch.exp(-0.5 * (t / sigma) ** 2)
+    return k / k.sum()
 
 
 def add_flags(x: torch.Tensor, labels: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
@@ -130,18 +131,19 @@ def augment(x: torch.Tensor, level: str | AugmentSettings | None, generator: tor
     shear = _uniform(b, -s.shear, s.shear, generator, dev)
     tx = _uniform(b, -s.translate_px, s.translate_px, generator, dev) * (2.0 / w)
     ty = _uniform(b, -s.translate_px, s.translate_px, generator, dev) * (2.0 / h)
-    stretch = _uniform(b, s.aspect[0], s.aspect[1], generator, dev)
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
     theta = torch.stack(
         [torch.stack([cos, -sin + shear * cos, tx], 1), torch.stack([sin, cos + shear * sin, ty], 1)], 1
     )
-    theta[:, 0, :2] /= stretch.view(b, 1)
     grid = F.affine_grid(theta, [b, 1, h, w], align_corners=False)
 
-    if s.elastic_alpha_px > 0:  # a smooth random field: coarse random displacements, smoothly enlarged
-        coarse = max(2, round(w / (2 * s.elastic_sigma_px)))
-        field = torch.rand(b, 2, coarse, coarse, generator=generator, device=dev) * 2 - 1
-        field = F.interpolate(field, size=(h, w), mode="bicubic", align_corners=True)
+    if s.elastic_alpha_px > 0:
+        k = _gaussian_kernel(s.elastic_sigma_px, dev)
+        field = torch.rand(b, 2, h, w, generator=generator, device=dev) * 2 - 1
+        pad = k.numel() // 2
+        field = F.conv2d(F.pad(field.reshape(b * 2, 1, h, w), (pad, pad, 0, 0), mode="reflect"), k.view(1, 1, 1, -1))
+        field = F.conv2d(F.pad(field, (0, 0, pad, pad), mode="reflect"), k.view(1, 1, -1, 1))
+        field = field.reshape(b, 2, h, w)
         field = field / field.abs().amax(dim=(2, 3), keepdim=True).clamp_min(1e-6)
         alpha = _uniform(b, 0, s.elastic_alpha_px, generator, dev).view(b, 1, 1, 1) * (2.0 / w)
         grid = grid + (field * alpha).permute(0, 2, 3, 1)
@@ -149,32 +151,4 @@ def augment(x: torch.Tensor, level: str | AugmentSettings | None, generator: tor
     out = F.grid_sample(img, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     # Preprocessing scales the darkest stroke to full ink; so do we, so thinned digits stay bright.
     out = out / out.amax(dim=(2, 3), keepdim=True).clamp_min(0.05)
-    if s.reframe:
-        out = reframe(out)
     return out.squeeze(1).clamp_(0, 1)
-
-
-def reframe(img: torch.Tensor, box: float = 20.0, centre: float = 14.0) -> torch.Tensor:
-    """Scale each digit of ``[B, 1, 28, 28]`` so its ink's longer side is ``box`` pixels and move its
-    centre of mass to ``centre``: what :func:`mnist_draw.preprocess.to_mnist` does to every drawing, so
-    a distorted training digit is framed exactly as a drawing will be."""
-    b, _, h, w = img.shape
-    dev = img.device
-    ink = img[:, 0] > 0.1
-    coords = torch.arange(h, device=dev, dtype=torch.float32)
-    big = torch.tensor(float(h), device=dev)
-    rows, cols = ink.any(2), ink.any(1)
-    extent = lambda m: torch.where(m, coords, -big).amax(1) - torch.where(m, coords, big).amin(1) + 1
-    side = torch.maximum(extent(rows), extent(cols)).clamp_min(1.0)
-    scale = torch.where(rows.any(1), side / box, torch.ones_like(side))  # output -> input pixels
-    mass = img[:, 0].sum((1, 2)).clamp_min(1e-6)
-    cy = (img[:, 0].sum(2) * coords).sum(1) / mass
-    cx = (img[:, 0].sum(1) * coords).sum(1) / mass
-    # output pixel p takes input pixel c + (p - centre) * scale, in affine_grid's [-1, 1] units
-    zero = torch.zeros_like(scale)
-    tx = (cx + (w / 2 - 0.5 - centre) * scale + 0.5) * 2 / w - 1
-    ty = (cy + (h / 2 - 0.5 - centre) * scale + 0.5) * 2 / h - 1
-    theta = torch.stack([torch.stack([scale, zero, tx], 1), torch.stack([zero, scale, ty], 1)], 1)
-    grid = F.affine_grid(theta, [b, 1, h, w], align_corners=False)
-    out = F.grid_sample(img, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    return out / out.amax(dim=(2, 3), keepdim=True).clamp_min(0.05)

@@ -22,7 +22,7 @@ OPTIMIZERS = ("sgd", "rmsprop", "adam")
 SCALINGS = ("unit", "standard")  # [0, 1]; Normalize(0.1307, 0.3081)
 SAMPLINGS = ("shuffle", "replacement")
 SCHEDULES = ("constant", "cosine")
-AUGMENTS = ("none", "light", "strong", "drawn")
+AUGMENTS = ("none", "light", "strong")
 
 @dataclass(frozen=True)
 class Recipe:
