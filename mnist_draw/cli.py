@@ -1,9 +1,11 @@
 """``mnist-draw``: the desktop app, ``mnist-draw classify`` for image files, ``mnist-draw --self-test``.
 
 ``mnist-draw`` with no command opens the window. ``mnist-draw classify IMAGE...`` puts each image
-through the same preprocessing as the canvas and prints the network's guess; with ``--json`` one
-object per line. Exit status: 0 all classified, 1 some file could not be read (the others are still
-classified), 2 the model cannot be used or the arguments are wrong. Never a traceback.
+through the same preprocessing as the canvas and prints the network's guess and whether it is sure,
+by the same rule as the window (:func:`mnist_draw.verdict.verdict`); with ``--json`` one object per
+line. Exit status: 0 all classified, 1 some file could not be read (the others are still classified),
+2 the model cannot be used or the arguments are wrong. Never a traceback; every error is one line
+that starts with ``mnist-draw: error:``; no number printed is ever NaN or infinite.
 """
 
 from __future__ import annotations
@@ -15,13 +17,32 @@ import sys
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
 
+PREFIX = "mnist-draw: error:"  # every error line of the program, whatever the command
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        command = self.prog.removeprefix("mnist-draw").strip()
+        self.exit(EXIT_USAGE, f"{PREFIX} {command + ': ' if command else ''}{message}\n")
 
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def _record(name: str, x, loaded) -> dict:
+    """What classify says about one picture (``x``: a Preprocessed, or None when there is no ink)."""
+    from mnist_draw.model.predict import predict
+    from mnist_draw.verdict import verdict
+
+    if x is None:
+        return {"file": name, "label": None, "confidence": None, "probabilities": None, "sure": False,
+                "verdict": None, "text": "no ink (blank image)"}
+    pred = predict(loaded.model, x.pixels, loaded.temperature)[0]
+    v = verdict(pred.probabilities, x.pen_too_thick)  # ValueError if any is NaN or infinite
+    return {"file": name, "label": pred.label, "confidence": round(pred.confidence, 6),
+            "probabilities": [round(p, 6) for p in pred.probabilities], "sure": v.sure, "verdict": v.kind,
+            "text": "sure" if v.sure else v.text}
 
 
 def classify_main(argv: list[str]) -> int:
@@ -32,40 +53,39 @@ def classify_main(argv: list[str]) -> int:
     args = p.parse_args(argv)
 
     from mnist_draw.model.files import ModelFileError, load_model
-    from mnist_draw.model.predict import predict
     from mnist_draw.paths import default_model_path
-    from mnist_draw.preprocess import ImageError, load_image, to_mnist
+    from mnist_draw.preprocess import ImageError, load_image, preprocess
 
     try:
         loaded = load_model(args.model or default_model_path())
     except ModelFileError as exc:
-        _say(f"mnist-draw: error: {exc}")
+        _say(f"{PREFIX} {exc}")
         return EXIT_USAGE
 
     status = EXIT_OK
     for name in args.images:
         try:
-            x = to_mnist(load_image(name))
+            x = preprocess(load_image(name))
         except ImageError as exc:
-            _say(f"mnist-draw: error: {exc}")
+            _say(f"{PREFIX} {exc}")
             status = EXIT_SOME_FAILED
             continue
         except MemoryError:
-            _say(f"mnist-draw: error: {name}: not enough memory to read this image")
+            _say(f"{PREFIX} {name}: not enough memory to read this image")
             status = EXIT_SOME_FAILED
             continue
-        if x is None:
-            record = {"file": name, "label": None, "confidence": None, "probabilities": None}
-        else:
-            pred = predict(loaded.model, x)[0]
-            record = {"file": name, "label": pred.label, "confidence": round(pred.confidence, 6),
-                      "probabilities": [round(p, 6) for p in pred.probabilities]}
+        try:
+            record = _record(name, x, loaded)
+        except ValueError:
+            _say(f"{PREFIX} {args.model or default_model_path()}: the model's outputs for {name} are not finite "
+                 f"numbers (its weights overflow); it cannot be used")
+            return EXIT_USAGE
         if args.json:
-            print(json.dumps(record), flush=True)
+            print(json.dumps(record, allow_nan=False), flush=True)
         elif record["label"] is None:
-            print(f"{name}: no ink (blank image)", flush=True)
+            print(f"{name}: {record['text']}", flush=True)
         else:
-            print(f"{name}: {record['label']} ({record['confidence']:.1%})", flush=True)
+            print(f"{name}: {record['label']} ({record['confidence']:.1%}), {record['text']}", flush=True)
     return status
 
 
@@ -76,8 +96,11 @@ def main(argv: list[str] | None = None) -> int:
             return classify_main(argv[1:])
         except KeyboardInterrupt:
             return 130
-    p = _Parser(prog="mnist-draw", description="Draw a digit and watch a neural network read it. "
-                "Also: 'mnist-draw classify IMAGE...'.")
+    p = _Parser(prog="mnist-draw", usage="%(prog)s [--self-test] [--model MODEL] [--data DIR] [--version]\n"
+                "       %(prog)s classify [--model PATH] [--json] IMAGE...",
+                description="Draw a digit and watch a neural network read it (opens the window).",
+                epilog="commands:\n  classify IMAGE...  read digits from image files, say which digit and whether "
+                "it is sure (see 'mnist-draw classify --help')", formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--self-test", action="store_true",
                    help="open the window, draw, classify and train briefly, print a summary and exit")
     p.add_argument("--model", help="model file to start with (default: the last one used, else the shipped one)")

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from _support import run_cli
 
@@ -104,8 +104,62 @@ def test_classify_json(digit_files, small_model_file):
         assert record["label"] == label
         assert len(record["probabilities"]) == 10 and abs(sum(record["probabilities"]) - 1) < 1e-4
         assert record["confidence"] == max(record["probabilities"])
-    assert records[-1]["label"] is None
+    assert records[-1]["label"] is None and records[-1]["sure"] is False
     assert proc.stderr.count("\n") == 1 and str(bad) in proc.stderr and "Traceback" not in proc.stderr
+    from mnist_draw.verdict import verdict
+
+    for record in records[:-1]:  # "sure" is the window's rule, applied to the probabilities printed
+        v = verdict(record["probabilities"])
+        assert record["sure"] is v.sure and record["verdict"] == v.kind
+        assert record["text"] == ("sure" if v.sure else v.text)
+
+
+def test_classify_says_sure_or_not_with_the_shipped_model(digit_files, tmp_path):
+    paths, _, _ = digit_files
+    dash = tmp_path / "dash.png"
+    im = Image.new("L", (280, 280), 255)
+    ImageDraw.Draw(im).line([(60, 150), (220, 130)], fill=0, width=23)  # a dash with the default pen
+    im.save(dash)
+    proc = run_cli("-m", "mnist_draw.cli", "classify", "--json", str(paths[7]), str(dash))
+    assert proc.returncode == 0, proc.stderr
+    seven, not_a_digit = (json.loads(line) for line in proc.stdout.splitlines())
+    assert (seven["label"], seven["sure"], seven["verdict"]) == (7, True, "digit")
+    assert not_a_digit["sure"] is False and not_a_digit["verdict"] in ("not sure", "not a digit")
+    proc = run_cli("-m", "mnist_draw.cli", "classify", str(paths[7]), str(dash))
+    first, second = proc.stdout.strip().splitlines()
+    assert first.startswith(f"{paths[7]}: 7 (") and first.endswith(", sure")
+    assert second.startswith(f"{dash}: ") and second.endswith(("not a digit", "%)")) and ", sure" not in second
+
+
+def test_a_model_whose_outputs_overflow_is_refused_and_nothing_non_finite_is_printed(digit_files, small_model,
+                                                                                    tmp_path):
+    from mnist_draw.model.files import save_model
+    from mnist_draw.model.network import copy_state, model_from_state
+
+    paths, _, _ = digit_files
+    state = {k: v * 1e30 for k, v in copy_state(small_model.model).items()}  # finite weights, right shapes
+    overflow = tmp_path / "overflow.safetensors"
+    save_model(overflow, model_from_state(small_model.recipe, state))
+    for extra in ([], ["--json"]):
+        proc = run_cli("-m", "mnist_draw.cli", "classify", "--model", str(overflow), *extra, str(paths[7]))
+        assert proc.returncode == 2 and proc.stdout == ""
+        _assert_one_line_error(proc)
+        assert proc.stderr.startswith("mnist-draw: error:") and "not finite" in proc.stderr
+
+
+@pytest.mark.parametrize("args", [["classify"], ["classify", "--bogus", "x.png"], ["--bogus"],
+                                  ["classify", "--model", "/nonexistent.safetensors", "x.png"], ["classify", "nothing.png"]])
+def test_every_error_line_of_mnist_draw_starts_the_same_way(args):
+    proc = run_cli("-m", "mnist_draw.cli", *args)
+    assert proc.returncode in (1, 2)
+    _assert_one_line_error(proc)
+    assert proc.stderr.startswith("mnist-draw: error: ")
+
+
+def test_mnist_draw_help_names_the_classify_command():
+    proc = run_cli("-m", "mnist_draw.cli", "--help")
+    assert proc.returncode == 0
+    assert "mnist-draw classify" in proc.stdout and "sure" in proc.stdout
 
 
 def test_classify_plain_output_with_the_shipped_model(digit_files):
@@ -113,7 +167,7 @@ def test_classify_plain_output_with_the_shipped_model(digit_files):
     proc = run_cli("-m", "mnist_draw.cli", "classify", str(paths[7]), str(blank))
     assert proc.returncode == 0, proc.stderr
     first, second = proc.stdout.strip().splitlines()
-    assert first.startswith(f"{paths[7]}: 7 (")
+    assert first.startswith(f"{paths[7]}: 7 (") and first.endswith(", sure")
     assert "no ink" in second
 
 

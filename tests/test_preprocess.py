@@ -1,5 +1,7 @@
 """Preprocessing brings any picture of a digit into MNIST's form (28x28, 20x20 box, centre of mass)."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -122,3 +124,36 @@ def test_arrays_of_the_wrong_shape_are_refused():
         to_mnist(np.zeros((4, 4, 4, 4)))
     with pytest.raises(ImageError):
         to_mnist(np.zeros((0, 10)))
+
+
+def _three(height: float, pen: float, canvas: int = 280) -> np.ndarray:
+    """A round '3' whose ink (pen included) is ``height`` pixels tall, drawn with a round pen, black on white."""
+    t1, t2 = np.radians(np.linspace(200, 450, 40)), np.radians(np.linspace(270, 520, 40))
+    upper = np.stack([0.35 + 0.3 * np.cos(t1), 0.25 + 0.25 * np.sin(t1)], 1)
+    lower = np.stack([0.35 + 0.35 * np.cos(t2), 0.74 + 0.26 * np.sin(t2)], 1)
+    pts = np.concatenate([upper, lower]) * (height - pen) + (canvas - height) / 2 + pen / 2
+    im = Image.new("L", (canvas, canvas), 255)
+    d = ImageDraw.Draw(im)
+    d.line([tuple(p) for p in pts], fill=0, width=round(pen), joint="curve")
+    for x, y in (pts[0], pts[-1]):
+        d.ellipse([x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2], fill=0)
+    return np.asarray(im)
+
+
+def test_a_digit_too_small_for_its_pen_is_flagged_and_never_read_as_sure():
+    from mnist_draw.model.files import load_model
+    from mnist_draw.preprocess import PEN_TOO_THICK, preprocess
+    from mnist_draw.verdict import verdict
+
+    default_pen = 280 / 12  # the window's default pen, a twelfth of the canvas
+    shipped = load_model(Path(__file__).resolve().parent.parent / "resources" / "models" / "default.safetensors")
+    small = preprocess(_three(60, default_pen))  # the issue's case: a 3 about 60 px tall, read "8, 81% sure"
+    assert small.pen_too_thick and small.stroke_width > PEN_TOO_THICK
+    p = predict(shipped.model, small.pixels, shipped.temperature)[0]
+    v = verdict(p.probabilities, small.pen_too_thick)
+    assert (v.kind, v.sure) == ("pen too thick", False) and "too thick" in v.text
+    big = preprocess(_three(180, default_pen))  # the same pen on a digit of a usual size
+    assert not big.pen_too_thick and big.stroke_width < PEN_TOO_THICK
+    p = predict(shipped.model, big.pixels, shipped.temperature)[0]
+    assert verdict(p.probabilities, big.pen_too_thick).sure and p.label == 3
+    assert np.array_equal(big.pixels, to_mnist(_three(180, default_pen)))  # to_mnist is preprocess's pixels

@@ -49,7 +49,8 @@ def blocker(recipe: Recipe, device: torch.device, train_size: int, *, several_pr
         return "several processes train together"
     for problem, why in ((recipe.augment != "none", "augmentation"), (recipe.dropout > 0, "dropout"),
                          (recipe.sampling != "shuffle", "sampling with replacement"),
-                         (recipe.schedule != "constant", "a learning-rate schedule")):
+                         (recipe.schedule != "constant", "a learning-rate schedule"),
+                         (recipe.outliers > 0, "outlier exposure")):
         if problem:
             return f"{why} cannot be recorded in a CUDA graph"
     if train_size < WARMUP_STEPS * recipe.batch_size:

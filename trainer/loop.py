@@ -43,6 +43,7 @@ from mnist_draw.model.recipe import Recipe
 from mnist_draw.trainer import distributed, fast, randomness
 from mnist_draw.trainer.augment import augment
 from mnist_draw.trainer.data import Mnist
+from mnist_draw.trainer.outliers import OutlierExposure
 from mnist_draw.trainer.devices import (  # noqa: F401 (the app imports these from here)
     cuda_unavailable_reason, default_threads, is_device_failure, resolve_device)
 
@@ -158,14 +159,15 @@ def evaluate(model: MLP, x: torch.Tensor, y: torch.Tensor, chunk: int = 10000) -
 
 
 def train_one_epoch(model, optimizer, scheduler, loss_fn, x, y, recipe: Recipe, generator, steps_left: int,
-                    cancel: threading.Event | None, order: torch.Tensor | None = None
+                    cancel: threading.Event | None, order: torch.Tensor | None = None, outliers=None
                     ) -> Iterator[tuple[int, int, float]]:
     """Yield (batch, batches, loss) per batch; ``x`` is float [N, 28, 28] in [0, 1] on the device.
 
     The batches are slices of ``order``, the indices of ``x`` to train on this epoch (by default a
     permutation of all of them drawn from ``generator``). A recipe that samples with replacement draws
     each batch from all of ``x`` instead, and ``order`` only says how many digits make the epoch.
-    ``generator`` also drives augmentation.
+    ``generator`` also drives augmentation. ``outliers`` (an
+    :class:`~mnist_draw.trainer.outliers.OutlierExposure`, or None) mixes non-digits into every batch.
     """
     bs = recipe.batch_size
     if order is None and recipe.sampling != "replacement":
@@ -183,7 +185,7 @@ def train_one_epoch(model, optimizer, scheduler, loss_fn, x, y, recipe: Recipe, 
         xb, yb = x[idx], y[idx]
         if recipe.augment != "none":
             xb = augment(xb, recipe.augment, generator, yb)
-        loss = loss_fn(model(xb), yb)
+        loss = loss_fn(model(xb), yb) if outliers is None else outliers.loss(model, xb, yb, loss_fn, generator)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -335,7 +337,8 @@ class TrainingRun:
                       scheduler, loss_fn, dropout, streams, graphed,
                       recipe.replace(batch_size=distributed.batch_share(recipe.batch_size, self.world)),
                       FitResult(model, recipe, dev, list(saved.history) if saved else []), steps,
-                      saved.step if saved else 0, saved.epoch if saved else 0)
+                      saved.step if saved else 0, saved.epoch if saved else 0,
+                      OutlierExposure.for_recipe(recipe, dev, self.seed))
 
     def _training_set(self, data: Mnist, dev: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         limit = self.train_limit or len(data.train_y)
@@ -390,7 +393,7 @@ class TrainingRun:
             batches = s.graphed.train_one_epoch(order, s.steps - s.step, cancel)
         else:
             batches = train_one_epoch(s.trained, s.optimizer, s.scheduler, s.loss_fn, s.x, s.y, s.local_recipe,
-                                      s.streams.local, s.steps - s.step, cancel, order=order)
+                                      s.streams.local, s.steps - s.step, cancel, order=order, outliers=s.outliers)
         total, count, bad = 0.0, 0, None
         for batch, n, loss in batches:
             s.step += 1
@@ -451,6 +454,7 @@ class _Setup:
     steps: int
     step: int
     done: int
+    outliers: OutlierExposure | None = None
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,13 @@ class LoadedModel:
         return float(acc) if isinstance(acc, (int, float)) else None
 
     @property
+    def temperature(self) -> float:
+        """The temperature its probabilities are calibrated with (:func:`mnist_draw.model.predict.temperature_of`)."""
+        from mnist_draw.model.predict import temperature_of
+
+        return temperature_of(self.metadata)
+
+    @property
     def display_name(self) -> str:
         name = self.metadata.get("name") or self.recipe.name
         acc = self.test_accuracy
@@ -146,4 +153,18 @@ def model_from_bytes(data: bytes, device: str | torch.device = "cpu", source: st
             raise ModelFileError(f"{source}: weight {key} contains NaN or infinite values")
     model.load_state_dict({k: v.float() for k, v in tensors.items()})
     model.eval()
+    _check_outputs_finite(model, source)
     return LoadedModel(model.to(device), recipe, meta, None)
+
+
+def _check_outputs_finite(model: MLP, source: str) -> None:
+    """Refuse weights that are finite but so large that the outputs overflow (to infinity, then NaN):
+    such a model would read every drawing as a NaN-sure 0. Tried on a blank picture, a full one and
+    a fixed random one."""
+    probes = torch.stack([torch.zeros(28, 28), torch.ones(28, 28),
+                          torch.rand(28, 28, generator=torch.Generator().manual_seed(0))])
+    with torch.inference_mode():
+        out = model(probes)
+    if not torch.isfinite(out).all():
+        raise ModelFileError(f"{source}: the model's outputs are not finite numbers (its weights overflow); "
+                             f"it cannot classify anything")

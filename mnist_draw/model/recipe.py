@@ -50,6 +50,9 @@ class Recipe:
     dropout: float = 0.0
     augment: str = "none"
     label_smoothing: float = 0.0
+    outliers: float = 0.0  # drawn non-digits mixed into each batch, as a share of the batch (outlier exposure)
+    outlier_weight: float = 0.5  # how hard their output is pulled towards uniform
+    outlier_bank: int = 20000  # how many different non-digits are drawn for a run
     note: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -84,6 +87,11 @@ class Recipe:
             problems.append(f"dropout must be in [0, 1) (got {self.dropout})")
         if not (0 <= self.label_smoothing < 1):
             problems.append(f"label smoothing must be in [0, 1) (got {self.label_smoothing})")
+        if not (0 <= self.outliers <= 4):
+            problems.append(f"outliers must be a share of the batch between 0 and 4 (got {self.outliers})")
+        if not (0 <= self.outlier_weight <= 100) or not (1 <= self.outlier_bank <= 1_000_000):
+            problems.append(f"outlier weight must be in [0, 100] and the bank 1 to 1000000 drawings "
+                            f"(got {self.outlier_weight}, {self.outlier_bank})")
         if self.label_smoothing and self.loss != "ce":
             problems.append("label smoothing needs the cross-entropy loss")
         if problems:
@@ -138,10 +146,11 @@ PRESETS: dict[str, Recipe] = {
                       batch_size=100, epochs=17, max_steps=10000, sampling="replacement", scaling="unit"),
     "seed004": Recipe(name="seed004", hidden=(512, 256), activation="relu", loss="sse", optimizer="sgd",
                       lr=0.001, batch_size=200, epochs=30, scaling="unit"),
-    # Our best: a wider two-layer MLP with augmentation done on the training device.
+    # Our best: a wider two-layer MLP with augmentation done on the training device, and outlier
+    # exposure (drawn non-digits pushed towards a uniform output) so that it can say "not a digit".
     "default": Recipe(name="default", hidden=(1024, 1024), activation="relu", loss="ce", optimizer="adam",
                       lr=1e-3, weight_decay=0.0, batch_size=128, epochs=40, scaling="standard",
-                      schedule="cosine", dropout=0.2, augment="light", label_smoothing=0.05),
+                      schedule="cosine", dropout=0.2, augment="light", label_smoothing=0.05, outliers=0.5),
 }
 
 
