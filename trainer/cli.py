@@ -179,7 +179,7 @@ def fine_tune(args: argparse.Namespace, proc: _Process) -> int:
     from mnist_draw.paths import default_model_path
     from mnist_draw.samples import load_samples
     from mnist_draw.trainer.loop import evaluate, result_metadata
-    from mnist_draw.trainer.personal import personal_run
+    from mnist_draw.trainer.personal import finetune_metadata, personal_run
 
     base = _model_file(Path(args.init) if args.init else default_model_path(), proc.device)
     samples_x, samples_y, problems = load_samples(args.samples or None)
@@ -198,7 +198,7 @@ def fine_tune(args: argparse.Namespace, proc: _Process) -> int:
             _say(f"fine-tuning {base.display_name} on {plural(len(samples_y), 'personal sample')} mixed with "
                  f"MNIST; MNIST test accuracy before: {before:.2%}")
         result = _run_with_progress(run, args)
-        meta = result_metadata(result) | {"test_accuracy_before": before, "personal_samples": len(samples_y)}
+        meta = result_metadata(result) | finetune_metadata(base.metadata, before, len(samples_y))
         _save(out, result, meta, cancel)
     _say(f"MNIST test accuracy before {before:.2%}, after {result.test_accuracy:.2%}")
     _say(f"saved {out} (test accuracy {result.test_accuracy:.2%})")

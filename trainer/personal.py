@@ -70,3 +70,12 @@ def scores(model: MLP, data: Mnist, samples_x: np.ndarray, samples_y: np.ndarray
     x = torch.as_tensor(samples_x, dtype=torch.float32, device=device)
     y = torch.as_tensor(samples_y, dtype=torch.int64, device=device)
     return accuracy_on(model, data), evaluate(model, x, y)
+
+
+def finetune_metadata(base_metadata: dict, mnist_before: float, samples: int) -> dict:
+    """What a fine-tuned model's file records beyond its run: where it started, on how many samples, and
+    the base model's temperature (a few epochs of nudging leave its calibration about where it was)."""
+    meta = {"test_accuracy_before": mnist_before, "personal_samples": samples}
+    if "temperature" in base_metadata:
+        meta["temperature"] = base_metadata["temperature"]
+    return meta

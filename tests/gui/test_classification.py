@@ -42,18 +42,47 @@ def test_strokes_tracing_mnist_digits_of_every_class_are_read_right(window, conf
     assert len(right) >= 9, f"read {read}"  # chance would be 1 in 10
 
 
-def test_a_low_confidence_is_shown_as_not_sure(qtbot):
+def test_the_guess_is_worded_by_the_one_rule(qtbot):
     from mnist_draw.gui.state.live import Guess
     from mnist_draw.gui.views.prediction import PredictionView
+    from mnist_draw.verdict import verdict
 
     view = PredictionView()
     qtbot.addWidget(view)
     pixels = np.zeros((28, 28), np.float32)
+
+    def show(probabilities, pen_too_thick=False):
+        v = verdict(probabilities, pen_too_thick)
+        view.show_guess(Guess(pixels, v.label, v.confidence, tuple(probabilities), verdict=v))
+        return view.digit.text(), view.verdict.text()
+
     doubtful = (0.02, 0.02, 0.02, 0.02, 0.41, 0.02, 0.02, 0.02, 0.02, 0.43)
-    view.show_guess(Guess(pixels, 9, 0.43, doubtful))
-    assert view.verdict.text() == "not sure: 9 (43%) or 4 (41%)"
-    assert view.digit.text() == "9?"
-    sure = (0.0, 0.0, 0.0, 0.97, 0.0, 0.0, 0.0, 0.0, 0.03, 0.0)
-    view.show_guess(Guess(pixels, 3, 0.97, sure))
-    assert view.verdict.text() == "97% sure" and view.digit.text() == "3"
-    assert view.bars.probabilities == sure
+    assert show(doubtful) == ("9?", "not sure: 9 (43%) or 4 (41%)")
+    assert show((0.0, 0.0, 0.0, 0.97, 0.0, 0.0, 0.0, 0.0, 0.03, 0.0)) == ("3", "97% sure")
+    assert show((0.1,) * 10) == ("?", "not a digit")
+    assert show((0.0, 0.0, 0.0, 0.97, 0.0, 0.0, 0.0, 0.0, 0.03, 0.0), pen_too_thick=True) == \
+        ("?", "the pen is too thick for a digit this small")
+
+
+def test_the_shipped_model_says_not_a_digit_for_drawings_that_are_none(make_window, current_guess):
+    """A cross, a wave and a dash drawn with the mouse: the window answers "not a digit", not a digit."""
+    import math
+
+    from mnist_draw.gui.selftest.mouse import draw_one, draw_unit_stroke
+
+    window = make_window()  # the shipped model
+    shapes = {"cross": [[(0.25, 0.25), (0.75, 0.75)], [(0.75, 0.25), (0.25, 0.75)]],
+              "wave": [[(0.15 + 0.7 * t / 30, 0.5 + 0.12 * math.sin(t / 30 * 4 * math.pi)) for t in range(31)]],
+              "dash": [[(0.25, 0.5), (0.75, 0.5)]]}
+    for name, strokes in shapes.items():
+        window.canvas.clear()
+        for stroke in strokes:
+            draw_unit_stroke(window.canvas, stroke)
+        guess = current_guess(window)
+        assert not guess.verdict.sure, (name, guess.verdict.text)
+        assert window.prediction.verdict.text() in ("not a digit", guess.verdict.text), name
+        assert window.prediction.digit.text().endswith("?"), name
+    window.canvas.clear()
+    draw_one(window.canvas)
+    guess = current_guess(window)
+    assert guess.verdict.sure and window.prediction.digit.text() == "1"

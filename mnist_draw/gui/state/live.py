@@ -7,7 +7,8 @@ weights on the CPU (a ``state_dict``) and what is known about it; each thread bu
 from that (``mnist_draw.model.network.model_from_state``, which costs next to nothing).
 
 A :class:`Guess` is what the classifier made of one picture: the 28x28 image the network saw, the
-probabilities, the verdict, and the activations of every hidden layer (for looking inside).
+(calibrated) probabilities, the verdict (:mod:`mnist_draw.verdict`: sure, not sure, not a digit, a pen
+too thick), and the activations of every hidden layer (for looking inside).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class Guess:
     model: LiveModel | None = None
     serial: int = 0  # which picture this is: the number the window gave it when it sent it
     hidden: tuple[np.ndarray, ...] = ()  # each hidden layer's activations for this picture, one value per unit
+    verdict: Any = None  # mnist_draw.verdict.Verdict: what to tell the user; None without a model or ink
 
 
 def live_model_from_file(path: str) -> LiveModel:

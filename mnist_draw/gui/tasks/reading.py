@@ -30,7 +30,7 @@ class LiveReader:
         self.prepare = prepare  # picture -> a grey or RGBA array small enough to preprocess quickly
         self._net = None
         self._live: LiveModel | None = None
-        self._pixels: np.ndarray | None = None
+        self._seen = None  # mnist_draw.preprocess.Preprocessed: the picture as the network sees it
         self._serial = 0
 
     def __call__(self, jobs: dict, control=None) -> Iterator[Ready | LiveModel | ModelProblem | Guess]:
@@ -45,7 +45,7 @@ class LiveReader:
             yield self._use(jobs["model"])
         if "image" in jobs:
             self._serial, picture = jobs["image"]
-            self._pixels = self._preprocess(picture)
+            self._seen = self._preprocess(picture)
         if "image" in jobs or ("model" in jobs and self._net is not None):
             yield self._guess()
 
@@ -61,19 +61,23 @@ class LiveReader:
         self._live = live
         return live
 
-    def _preprocess(self, picture) -> np.ndarray | None:
-        from mnist_draw.preprocess import to_mnist
+    def _preprocess(self, picture):
+        from mnist_draw.preprocess import preprocess
 
-        return None if picture is None else to_mnist(self.prepare(picture))
+        return None if picture is None else preprocess(self.prepare(picture))
 
     def _guess(self) -> Guess:
-        if self._pixels is None or self._net is None:
-            return Guess(self._pixels, model=self._live, serial=self._serial)
+        pixels = None if self._seen is None else self._seen.pixels
+        if pixels is None or self._net is None:
+            return Guess(pixels, model=self._live, serial=self._serial)
         import torch
 
+        from mnist_draw.model.predict import probabilities, temperature_of
+        from mnist_draw.verdict import verdict
+
         with torch.inference_mode():  # one pass gives the outputs and what every hidden layer made of it
-            logits, hidden = self._net.forward_with_hidden(torch.as_tensor(self._pixels[None], dtype=torch.float32))
-            probabilities = torch.softmax(logits, dim=1)[0]
-        label = int(probabilities.argmax())
-        return Guess(self._pixels, label, float(probabilities[label]), tuple(probabilities.tolist()), self._live,
-                     self._serial, tuple(h[0].numpy().copy() for h in hidden))
+            logits, hidden = self._net.forward_with_hidden(torch.as_tensor(pixels[None], dtype=torch.float32))
+            p = probabilities(logits, temperature_of(self._live.metadata))[0].tolist()
+        v = verdict(p, self._seen.pen_too_thick)
+        return Guess(pixels, v.label, v.confidence, tuple(p), self._live, self._serial,
+                     tuple(h[0].numpy().copy() for h in hidden), v)

@@ -122,12 +122,13 @@ def _outcome(job: TrainingJob, run, reporter: _Reporter, scores) -> Outcome:
     """The record that ends the run, with the model that may go live."""
     from mnist_draw.model.network import copy_state
     from mnist_draw.trainer.loop import result_metadata
+    from mnist_draw.trainer.personal import finetune_metadata
 
     result, recipe = run.result, run.recipe
     metadata = {**result_metadata(result), "seed": job.seed}
     finetune = scores(result) if scores is not None else None
     if finetune is not None:
-        metadata.update(test_accuracy_before=finetune.mnist_before, personal_samples=finetune.samples)
+        metadata.update(finetune_metadata(job.finetune.metadata, finetune.mnist_before, finetune.samples))
     model = None
     if not result.cancelled:
         model = LiveModel(recipe, copy_state(result.model), recipe.name, result.test_accuracy, metadata)

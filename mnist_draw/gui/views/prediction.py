@@ -20,7 +20,6 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWi
 from mnist_draw.gui.state.live import Guess, LiveModel
 from mnist_draw.gui.views.style import ACCENT, ERROR_STYLE
 
-NOT_SURE_BELOW = 0.6
 NO_MODEL = "No model yet — train one"
 
 
@@ -179,23 +178,19 @@ class PredictionView(QWidget):
             self.model_label.setToolTip(model.recipe.describe())
 
     def show_guess(self, guess: Guess) -> None:
+        """The guess as the one rule (:mod:`mnist_draw.verdict`) words it: a sure digit in black; a doubt,
+        a drawing that is no digit or a pen too thick for it in grey, with the digit as a hint."""
         self.mnist.set_pixels(guess.pixels)
         self.bars.set_probabilities(guess.probabilities)
-        grey = "color: palette(mid);"
+        v = guess.verdict
         if guess.pixels is None:
-            self.digit.setText("")
-            self.verdict.setText("Draw a digit")
-        elif guess.label is None:
-            self.digit.setText("?")
-            self.digit.setStyleSheet(grey)
-            self.verdict.setText(NO_MODEL)
-        elif guess.confidence < NOT_SURE_BELOW:
-            first, second = np.argsort(guess.probabilities)[::-1][:2]
-            self.digit.setText(f"{guess.label}?")
-            self.digit.setStyleSheet(grey)
-            self.verdict.setText(f"not sure: {first} ({guess.probabilities[first]:.0%}) "
-                                 f"or {second} ({guess.probabilities[second]:.0%})")
+            digit, text = "", "Draw a digit"
+        elif v is None:
+            digit, text = "?", NO_MODEL
+        elif v.sure:
+            digit, text = str(v.label), f"{v.confidence:.0%} sure"
         else:
-            self.digit.setText(str(guess.label))
-            self.digit.setStyleSheet("")
-            self.verdict.setText(f"{guess.confidence:.0%} sure")
+            digit, text = ("?" if v.kind in ("not a digit", "pen too thick") else f"{v.label}?"), v.text
+        self.digit.setText(digit)
+        self.digit.setStyleSheet("" if v is not None and v.sure else "color: palette(mid);")
+        self.verdict.setText(text)
