@@ -47,6 +47,7 @@ from mnist_draw.trainer.outliers import OutlierExposure
 from mnist_draw.trainer.devices import (  # noqa: F401 (the app imports these from here)
     cuda_unavailable_reason, default_threads, is_device_failure, resolve_device)
 
+EVAL_CHUNK = 2000  # digits scored at a time: a few MB of floats, which the allocator reuses from epoch to epoch
 SYNC_EVERY = 16  # under torchrun: steps between the processes agreeing on Stop and on a diverged loss
 
 
@@ -131,7 +132,7 @@ def make_optimizer(recipe: Recipe, params, capturable: bool = False) -> torch.op
     return torch.optim.Adam(params, lr=lr, weight_decay=decay, **extra)
 
 
-def outputs(model: MLP, x: torch.Tensor, chunk: int = 10000) -> torch.Tensor:
+def outputs(model: MLP, x: torch.Tensor, chunk: int = EVAL_CHUNK) -> torch.Tensor:
     """The model's outputs [N, 10] for images ``x`` (uint8 or [0, 1] floats), in eval mode, chunk by chunk."""
     was_training = model.training
     model.eval()
@@ -147,13 +148,13 @@ def outputs(model: MLP, x: torch.Tensor, chunk: int = 10000) -> torch.Tensor:
         model.train(was_training)
 
 
-def correct(model: MLP, x: torch.Tensor, y: torch.Tensor, chunk: int = 10000) -> int:
+def correct(model: MLP, x: torch.Tensor, y: torch.Tensor, chunk: int = EVAL_CHUNK) -> int:
     """How many of the images ``x`` (uint8 or [0, 1] floats) the model reads as their labels ``y``."""
     guesses = outputs(model, x, chunk).argmax(1)
     return int((guesses == y.to(guesses.device)).sum())
 
 
-def evaluate(model: MLP, x: torch.Tensor, y: torch.Tensor, chunk: int = 10000) -> float:
+def evaluate(model: MLP, x: torch.Tensor, y: torch.Tensor, chunk: int = EVAL_CHUNK) -> float:
     """Share of correct argmax predictions; ``x`` is uint8 or [0, 1] float images."""
     return correct(model, x, y, chunk) / max(1, len(x))
 
@@ -361,9 +362,11 @@ class TrainingRun:
         return randomness.Streams.start(randomness.derive(self._seed, "resumed", saved.epoch), dev, rank)
 
     def _model(self, saved: _Saved | None) -> MLP:
-        with torch.device("meta"):  # shapes only: the weights come next, from the run's own generator
+        # The layers' own random init would draw from PyTorch's global generator: it is put back as it was,
+        # and the weights come next, from the run's own generator. (Not the meta device and to_empty():
+        # their first use imports sympy, which holds the interpreter lock for a second in the app.)
+        with torch.random.fork_rng(devices=[]):
             model = MLP(self.recipe)
-        model = model.to_empty(device="cpu")
         if saved is not None:
             model.load_state_dict(saved.model)
         elif self.init is not None:

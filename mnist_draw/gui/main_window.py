@@ -15,6 +15,7 @@ reader, so the network reads the drawing at most once per frame and painting nev
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -225,6 +226,10 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------------------------ models
 
     def _ready(self, _: Ready) -> None:
+        # What is loaded by now (Qt, PyTorch, the window) lives as long as the app: set it aside from the
+        # garbage collector, whose full collections would otherwise walk it all, holding the interpreter
+        # lock long enough to make the window stutter while a run trains.
+        gc.freeze()
         self.trainer.setup(self.settings.recipe_fields())
         self.ready.emit()
 

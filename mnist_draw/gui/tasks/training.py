@@ -16,6 +16,8 @@ model is the one saved at the end of its last finished epoch, with that epoch's 
 from __future__ import annotations
 
 import dataclasses
+import gc
+import sys
 from typing import Iterator
 
 from mnist_draw.errors import one_line
@@ -53,6 +55,7 @@ def _train(job: TrainingJob, control: TaskControl) -> Iterator[object]:
     from mnist_draw.trainer.data import load_mnist
     from mnist_draw.trainer.loop import BatchEvent, DeviceEvent, TrainingRun
 
+    _import_the_compiler_quietly()
     if job.download:
         yield Log("downloading MNIST…")
     data = load_mnist(job.data, download=job.download)
@@ -77,6 +80,22 @@ def _train(job: TrainingJob, control: TaskControl) -> Iterator[object]:
             yield event
             yield Handover(reporter.epoch_done(event))
     yield _outcome(job, run, reporter, scores)
+
+
+def _import_the_compiler_quietly() -> None:
+    """The first optimizer PyTorch makes imports its compiler (``torch._dynamo``, with sympy): a few
+    thousand modules and a hundred thousand objects. Imported with the garbage collector running, each
+    full collection walks all of them again while holding the interpreter lock, and the window stutters
+    for a fifth of a second at a time. So it is imported here, before the run, with the collector off,
+    and its objects are then set aside for good (``gc.freeze``), as the app's others were at start-up."""
+    if "torch._dynamo" in sys.modules:
+        return
+    gc.disable()
+    try:
+        import torch._dynamo  # noqa: F401
+    finally:
+        gc.enable()
+        gc.freeze()
 
 
 class _Reporter:
