@@ -54,7 +54,14 @@ RAW_FILES = (
 
 
 class DataError(RuntimeError):
-    """MNIST cannot be had; the message is one line that says where we looked and what to do."""
+    """MNIST cannot be had; the message is one line that says where we looked and what to do.
+
+    ``download_failed`` is set when a download was tried: what failed, without the advice (which is the
+    command line's; a window words its own)."""
+
+    def __init__(self, message: str, download_failed: str | None = None):
+        super().__init__(message)
+        self.download_failed = download_failed
 
 
 @dataclass(frozen=True)
@@ -157,7 +164,8 @@ def _download(root: Path) -> None:
     try:
         raw.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DataError(_no_download(root, [f"cannot create {raw} ({exc.strerror or one_line(exc)})"])) from None
+        reason = f"cannot create {raw} ({exc.strerror or one_line(exc)})"
+        raise DataError(_no_download(root, [reason]), download_failed=reason) from None
     timeout = socket.getdefaulttimeout()
     socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)  # urllib waits forever otherwise
     try:
@@ -171,7 +179,7 @@ def _download(root: Path) -> None:
                     except (OSError, RuntimeError) as exc:  # URLError is an OSError
                         reasons.append(f"{urlsplit(mirror).netloc or mirror}: {download_failure(exc)}")
                 else:
-                    raise DataError(_no_download(root, reasons, filename))
+                    raise DataError(_no_download(root, reasons, filename), download_failed="; ".join(reasons))
     finally:
         socket.setdefaulttimeout(timeout)
 

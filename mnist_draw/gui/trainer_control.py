@@ -13,8 +13,8 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from mnist_draw.gui.state.run import (Failed, FineTuneScores, Handover, Log, Outcome, Progress, job_from_form,
-                                      missing_mnist)
+from mnist_draw.gui.state.run import (Failed, FineTuneScores, Handover, Log, Outcome, Progress, download_failed,
+                                      job_from_form, missing_mnist)
 from mnist_draw.gui.tasks.training import training_task
 from mnist_draw.gui.views.trainer_panel import TrainerPanel
 from mnist_draw.gui.workers.worker import Worker
@@ -153,7 +153,9 @@ class TrainerControl(QObject):
 
     def _failed(self, failed: Failed) -> None:
         decision = self.state.run_failed(failed)
-        if failed.data_missing:
+        if failed.download_failed is not None:
+            self.panel.show_data_missing(download_failed(self.state.data_dir, failed.download_failed))
+        elif failed.data_missing:
             self.panel.show_data_missing(missing_mnist(self.state.data_dir) or failed.message)
             self.message.emit("MNIST is needed to train: see the trainer panel")
         else:

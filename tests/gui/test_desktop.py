@@ -60,6 +60,23 @@ def test_without_mnist_the_window_says_so_once_in_its_own_words_and_forgets_it_o
     assert panel.progress.format() == "" and panel.progress.value() <= 0
 
 
+def test_a_download_that_fails_says_what_failed_in_the_windows_words(make_window, trained_model, tmp_path, qtbot,
+                                                                    monkeypatch):
+    from torchvision.datasets import MNIST
+
+    monkeypatch.setattr(MNIST, "mirrors", ["http://127.0.0.1:9/"])  # nothing listens there: like no network
+    empty = tmp_path / "no-mnist"
+    empty.mkdir()
+    window = make_window(model=trained_model, data=str(empty))
+    panel = window.trainer.panel
+    _set_up(panel, digits=1000, epochs=1)
+    with qtbot.waitSignal(window.trainer.ended, timeout=RUN_MS):
+        qtbot.mouseClick(panel.download_button, LEFT)
+    text = panel.data_message.text()
+    assert text.startswith(f"Could not download MNIST into {empty}: 127.0.0.1:9: the connection was refused")
+    assert "--data" not in text and panel.data_box.isVisible() and panel.status.text() == ""
+
+
 def test_stop_keeps_the_last_scored_epoch_and_the_model_before_is_one_step_away(window, qtbot):
     panel = window.trainer.panel
     before = window.state.live

@@ -73,6 +73,15 @@ def missing_mnist(data: str | None) -> str | None:
             f"folder that holds it (its MNIST/raw folder holds the four *-ubyte files).")
 
 
+def download_failed(data: str | None, reason: str) -> str:
+    """What to tell the user when downloading MNIST failed, in the window's words."""
+    from mnist_draw.paths import mnist_root
+
+    root, _ = mnist_root(data)
+    return (f"Could not download MNIST into {root}: {reason}. Try Download again once connected, or choose "
+            f"the folder that holds it.")
+
+
 def parse_seed(text: str) -> tuple[int, bool]:
     """A seed typed by the user, or a random one for a blank field: ``(seed, typed)``."""
     text = text.strip()
@@ -117,6 +126,7 @@ class Failed:
 
     message: str
     data_missing: bool = False
+    download_failed: str | None = None  # what failed, when MNIST was being downloaded
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ def run_training(job: TrainingJob, control: TaskControl) -> Iterator[object]:
     try:
         yield from _train(job, control)
     except DataError as exc:
-        yield Failed(one_line(exc), data_missing=True)
+        yield Failed(one_line(exc), data_missing=True, download_failed=exc.download_failed)
     except TrainingDiverged as exc:
         yield Failed(one_line(exc))
     except OSError as exc:  # e.g. personal samples that cannot be read
