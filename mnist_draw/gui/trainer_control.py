@@ -127,10 +127,6 @@ class TrainerControl(QObject):
     def shutdown(self) -> None:
         self.worker.shutdown()
 
-    @property
-    def running(self) -> bool:
-        return self.state.run is not None
-
     # ---------------------------------------------------------------------- what the run says
 
     def _record(self, record) -> None:
