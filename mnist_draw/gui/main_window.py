@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self.state.model_folder = last.parent if last is not None else None
         self.teaching = Teaching(samples_dir())
         self.ask_before_quitting = True  # False when SIGTERM closes the window
+        self._warmed_up = False
 
         self.canvas = Canvas()
         self.canvas.pen_width = settings.pen_width(DEFAULT_PEN_WIDTH)
@@ -278,9 +279,11 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------------------------- lifecycle
 
     def showEvent(self, event) -> None:
-        """Once the window is on screen, start the reader's thread: it imports PyTorch first."""
+        """Once the window is first on screen, the reader's thread imports PyTorch (then says Ready)."""
         super().showEvent(event)
-        QTimer.singleShot(0, lambda: self.reader.post("warm up", True))
+        if not self._warmed_up:  # shown again after being hidden or minimised: once is enough
+            self._warmed_up = True
+            QTimer.singleShot(0, lambda: self.reader.post("warm up", True))
 
     def closeEvent(self, event) -> None:
         if self.state.run is not None and self.ask_before_quitting and not self._quit_during_run():

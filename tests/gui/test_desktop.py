@@ -232,3 +232,12 @@ def test_a_sample_kept_by_a_click_on_a_bar_can_be_taken_back(window, qtbot, curr
     assert list(samples.glob("4/*.png")) == []
     assert _status(window) == "Sample taken back — 0 samples"
     assert window.prediction.samples_label.text() == "My samples: 0" and not window.undo_sample.isVisible()
+
+
+def test_showing_the_window_again_sets_nothing_up_twice(window, qtbot):
+    presets = window.trainer.panel.form.preset.count()
+    with qtbot.assertNotEmitted(window.ready, wait=500):  # a second warm-up would answer within that
+        window.hide()
+        window.show()
+        qtbot.waitExposed(window)
+    assert window.trainer.panel.form.preset.count() == presets
