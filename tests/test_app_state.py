@@ -54,6 +54,7 @@ def shipped(small_model_file) -> LiveModel:
 
 def test_train_hand_over_save_and_load_without_a_display(shipped, mnist, tmp_path):
     state = AppState()
+    assert state.save_live(str(tmp_path / "none.safetensors")) == (False, "No model to save yet: train one first")
     assert state.model_went_live(shipped).startswith(f"Model {shipped.title} from ")
     assert state.recent == [shipped]
 
@@ -79,7 +80,7 @@ def test_train_hand_over_save_and_load_without_a_display(shipped, mnist, tmp_pat
     assert state.recent == [outcome.model, shipped]
 
     path = tmp_path / "models" / "mine.safetensors"
-    assert state.save_live(str(path)) == f"Saved {outcome.model.title} to {path}"
+    assert state.save_live(str(path)) == (True, f"Saved {outcome.model.title} to {path}")
     loaded = live_model_from_file(str(path))
     state.model_went_live(loaded)
     assert state.model_folder == path.parent and state.recent[0] is loaded

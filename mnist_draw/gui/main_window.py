@@ -185,7 +185,7 @@ class MainWindow(QMainWindow):
         self.state.guess_arrived(guess)
         self.prediction.show_guess(guess)
         self.inside.show_guess(guess)
-        self._after_teaching(self.teaching.guess_arrived(self.current_guess()))
+        self._teach(self.teaching.guess_arrived, self.current_guess())
 
     def current_guess(self) -> Guess | None:
         return self.state.last_guess if self.state.guess_is_current(self._frame.isActive()) else None
@@ -195,23 +195,25 @@ class MainWindow(QMainWindow):
         if self._frame.isActive():  # read the drawing now rather than at the next frame
             self._frame.stop()
             self._send_picture()
-        self._after_teaching(self.teaching.ask(digit, self.canvas.empty, self.current_guess()))
+        self._teach(self.teaching.ask, digit, self.canvas.empty, self.current_guess())
 
     def take_back_sample(self) -> None:
-        self._after_teaching(self.teaching.undo())
+        self._teach(self.teaching.undo)
 
-    def _after_teaching(self, message: str) -> None:
-        self.say(message)
+    def _teach(self, action, *args) -> None:
+        """Do one of the teaching state's actions and show what came of it (Undo after a new sample)."""
+        saves = self.teaching.saves
+        self.say(action(*args))
         self.prediction.set_sample_count(self.teaching.total)
         self.trainer.update_finetune()
-        if message.startswith("Saved as"):
+        if self.teaching.saves > saves:
             self.undo_sample.show()
         if self.samples_dialog is not None and self.samples_dialog.isVisible():
             self.samples_dialog.reload()
 
     def recount_samples(self) -> None:
         """Count the samples on disk again (some were deleted, or added from outside)."""
-        self._after_teaching(self.teaching.count())
+        self._teach(self.teaching.count)
 
     def browse_samples(self) -> None:
         from mnist_draw.gui.views.samples import SamplesDialog

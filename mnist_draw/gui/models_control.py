@@ -55,9 +55,9 @@ class ModelsControl(QObject):
             self.save_model_file(path)
 
     def save_model_file(self, path: str) -> bool:
-        message = self.state.save_live(path)
+        saved, message = self.state.save_live(path)
         self.message.emit(message)
-        if not message.startswith("Saved"):
+        if not saved:
             return False
         self.settings.set_model_path(path)
         return True

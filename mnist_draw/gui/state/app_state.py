@@ -63,16 +63,17 @@ class AppState:
         details = f", {trained} epochs on {model.metadata.get('trained_on', '?')}" if trained else ""
         return f"Model {model.title} from {model.path}: {model.recipe.describe()}{details}"
 
-    def save_live(self, path: str) -> str:
-        """Save the live model to ``path`` atomically; returns what to say (raises nothing)."""
+    def save_live(self, path: str) -> tuple[bool, str]:
+        """Save the live model to ``path`` atomically; returns whether it was saved and what to say
+        (raises nothing)."""
         if self.live is None:
-            return "No model to save yet: train one first"
+            return False, "No model to save yet: train one first"
         try:
             saved = save_live_model(self.live, path)
         except OSError as exc:
-            return f"Could not save {path}: {exc.strerror or exc}"
+            return False, f"Could not save {path}: {exc.strerror or exc}"
         self.model_folder = Path(saved).parent
-        return f"Saved {self.live.title} to {saved}"
+        return True, f"Saved {self.live.title} to {saved}"
 
     # -------------------------------------------------------------------------------------- runs
 

@@ -29,6 +29,7 @@ class Teaching:
         self.total = 0
         self.pending: int | None = None  # the digit to save once the network has read the drawing
         self.last_saved: Path | None = None  # the sample Undo would delete
+        self.saves = 0  # samples saved since the window opened: one more means Undo can be offered
 
     def count(self) -> str:
         """Count the samples on disk again; returns a message when they cannot be read ("" otherwise)."""
@@ -58,6 +59,7 @@ class Teaching:
             return NOTHING_TO_SAVE
         try:
             self.last_saved = save_sample(current.pixels, digit, self.folder)
+            self.saves += 1
         except OSError as exc:
             return (f"Could not save the sample in {self.folder}: {exc.strerror or exc} (the drawing is still "
                     f"here: try again)")
