@@ -162,3 +162,14 @@ def test_mnist_like_strokes_are_left_alone(mnist):
             assert not THIN <= changed[-1] <= THICK  # only digits with an unusual pen are redrawn
             assert THIN - 0.25 <= stroke_width(fixed) <= THICK + 0.25
     assert len(changed) <= 30  # MNIST's own digits are nearly all left alone (6% at most)
+
+
+def test_choosing_looks_at_the_development_sets_only(capsys):
+    """eval-drawn --thresholds (what the threshold is picked with) prints no held-out set and no MNIST test."""
+    assert EVAL.main(["--thresholds"]) == 0
+    out = capsys.readouterr().out
+    assert "drawn digits (development)" in out and "non-digits (development)" in out
+    assert "held out" not in out and "MNIST test" not in out
+    from mnist_draw.verdict import SURE_AT
+
+    assert out.rstrip().endswith(f"picks {SURE_AT:.0%}")
