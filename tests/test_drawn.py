@@ -173,3 +173,24 @@ def test_choosing_looks_at_the_development_sets_only(capsys):
     from mnist_draw.verdict import SURE_AT
 
     assert out.rstrip().endswith(f"picks {SURE_AT:.0%}")
+
+
+def test_a_recipe_change_is_tried_on_the_validation_split_and_the_development_sets(mnist, tmp_path, capsys):
+    """scripts/try-recipe trains on MNIST train without its last 5,000 digits, scores those (validation) and
+    the development sets, and keeps the temperature it fitted: never MNIST test, never a held-out set."""
+    import json
+
+    try_recipe = _script("try-recipe")
+    out = tmp_path / "tried.safetensors"
+    assert try_recipe.main(["--preset", "seed002", "--set", "epochs=1", "--set", "hidden=32", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    figures = json.loads(printed.strip().splitlines()[-1])
+    assert "held" not in printed and "MNIST test" not in printed
+    tried = load_model(out)
+    assert tried.recipe.hidden == (32,) and tried.recipe.epochs == 1 and tried.metadata["epochs_trained"] == 1
+    validation = mnist.train_x[-try_recipe.VALIDATION:], mnist.train_y[-try_recipe.VALIDATION:]
+    assert figures["validation"] == round(evaluate(tried.model, *validation), 4)
+    assert figures["validation"] > 0.9 and 0.5 < figures["development_drawn"] < 1
+    assert tried.temperature == figures["temperature"] != 1.0
+    assert try_recipe.main(["--set", "colour=red"]) == 2
+    assert capsys.readouterr().err.startswith("try-recipe: error: --set takes FIELD=VALUE")
