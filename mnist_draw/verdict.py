@@ -46,10 +46,12 @@ class Verdict:
     runner_up_confidence: float
 
 
-def verdict(probabilities: Sequence[float], pen_too_thick: bool = False) -> Verdict:
+def verdict(probabilities: Sequence[float], pen_too_thick: bool = False, sure_at: float | None = None) -> Verdict:
     """What to tell the user about a drawing, given the network's ten (calibrated) probabilities and
-    whether preprocessing found the pen too thick for it. Raises ValueError for anything but ten
-    finite probabilities."""
+    whether preprocessing found the pen too thick for it. ``sure_at`` is the threshold (the app's,
+    :data:`SURE_AT`, unless another is being weighed). Raises ValueError for anything but ten finite
+    probabilities."""
+    sure_at = SURE_AT if sure_at is None else sure_at
     p = [float(v) for v in probabilities]
     if len(p) != 10 or not all(math.isfinite(v) for v in p):
         raise ValueError(f"a verdict needs ten finite probabilities (got {len(p)} values"
@@ -58,9 +60,9 @@ def verdict(probabilities: Sequence[float], pen_too_thick: bool = False) -> Verd
     top, next_ = p[first], p[second]
     if pen_too_thick:
         kind, text = "pen too thick", PEN_TOO_THICK_TEXT
-    elif top >= SURE_AT:
+    elif top >= sure_at:
         kind, text = "digit", f"{first}, {top:.0%} sure"
-    elif top + next_ >= SURE_AT:
+    elif top + next_ >= sure_at:
         kind, text = "not sure", f"not sure: {first} ({top:.0%}) or {second} ({next_:.0%})"
     else:
         kind, text = "not a digit", "not a digit"

@@ -41,6 +41,13 @@ def test_the_threshold_is_the_boundary():
     assert not verdict(_probs(d1=SURE_AT - 1e-6)).sure
 
 
+def test_another_threshold_can_be_weighed_without_changing_the_apps():
+    p = _probs(d1=SURE_AT - 0.05, d7=0.2)
+    assert verdict(p, sure_at=SURE_AT - 0.1).sure and not verdict(p).sure
+    assert verdict([0.3, 0.3] + [0.05] * 8, sure_at=0.55).kind == "not sure"
+    assert verdict([0.3, 0.3] + [0.05] * 8, sure_at=0.65).kind == "not a digit"
+
+
 def test_a_pen_too_thick_is_never_sure_even_when_the_network_is():
     v = verdict(_probs(d8=0.99), pen_too_thick=True)
     assert (v.kind, v.sure, v.text) == ("pen too thick", False, PEN_TOO_THICK_TEXT)

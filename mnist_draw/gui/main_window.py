@@ -5,6 +5,8 @@ The window connects three kinds of parts and decides nothing itself:
 * views (:mod:`mnist_draw.gui.views`) show things and say what the user asked for;
 * the application state (:class:`~mnist_draw.gui.state.app_state.AppState`, and
   :class:`~mnist_draw.gui.state.teaching.Teaching` for personal samples) decides, in plain Python;
+  the trainer, the model files and the personal samples each have a part that shows their state
+  (``trainer_control``, ``models_control``, ``samples_control``);
 * three workers (:class:`~mnist_draw.gui.workers.worker.Worker`) run the background tasks: reading the
   drawing, training, finding a model's mistakes. What they yield comes back here, one record at a time,
   and goes to the state and the views.
@@ -19,15 +21,15 @@ import gc
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QMainWindow, QMessageBox, QPushButton, QSplitter, QTabWidget
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QSplitter, QTabWidget
 
 from mnist_draw.gui.menus import PEN_STEPS, Actions
 from mnist_draw.gui.models_control import ModelsControl
+from mnist_draw.gui.samples_control import SamplesControl
 from mnist_draw.gui.settings import Settings
 from mnist_draw.gui.state.app_state import AppState
 from mnist_draw.gui.state.live import Guess, LiveModel, ModelProblem, Ready
 from mnist_draw.gui.state.mistakes import Mistakes, MistakesFailed
-from mnist_draw.gui.state.teaching import Teaching
 from mnist_draw.gui.tasks.mistakes import find_mistakes
 from mnist_draw.gui.tasks.reading import LiveReader
 from mnist_draw.gui.trainer_control import TrainerControl
@@ -37,7 +39,7 @@ from mnist_draw.gui.views.inside import InsideView
 from mnist_draw.gui.views.mistakes import MistakesView
 from mnist_draw.gui.views.prediction import PredictionView
 from mnist_draw.gui.workers.worker import Worker
-from mnist_draw.paths import default_model_path, samples_dir
+from mnist_draw.paths import default_model_path
 
 FRAME_MS = 16
 READ_SIDE = 256  # the canvas is shrunk to this before preprocessing: plenty for a 20x20 digit
@@ -68,7 +70,7 @@ class MainWindow(QMainWindow):
         self.state.data_dir = data or settings.data_dir()
         last = settings.model_path()
         self.state.model_folder = last.parent if last is not None else None
-        self.teaching = Teaching(samples_dir())
+        self.samples = SamplesControl(self)
         self.ask_before_quitting = True  # False when SIGTERM closes the window
         self._warmed_up = False
 
@@ -79,22 +81,16 @@ class MainWindow(QMainWindow):
         self.inside = InsideView()
         self.reader = Worker("classifier", LiveReader(lambda image: shrunk_array(image, READ_SIDE)), self)
         self.finder = Worker("mistakes", find_mistakes, self)
-        self.trainer = TrainerControl(self.state, settings, lambda: self.teaching.total, self)
+        self.trainer = TrainerControl(self.state, settings, lambda: self.samples.teaching.total, self)
         self._layout()
         self.actions = Actions(self)
         self.models = ModelsControl(self.state, settings, self.actions.models_menu, self)
         self.actions.pen_slider.setValue(round(self.canvas.pen_width * PEN_STEPS))
         self.actions.pen_slider.valueChanged.connect(self._set_pen_width)
-        self.undo_sample = QPushButton("Undo")  # offered in the status bar right after a sample is kept
-        self.undo_sample.setFlat(True)
-        self.undo_sample.clicked.connect(self.take_back_sample)
-        self.statusBar().addPermanentWidget(self.undo_sample)
-        self.undo_sample.hide()
+        self.statusBar().addPermanentWidget(self.samples.undo)
         self.settings.restore_layout(self, ("top", self.top), ("split", self.split))
         self._connect()
-        self.samples_dialog = None  # Samples ▸ My samples…, made when first opened
-        self.say(self.teaching.count())
-        self.prediction.set_sample_count(self.teaching.total)
+        self.samples.recount()
 
         path = starting_model(model, settings)
         if path is None:
@@ -140,6 +136,9 @@ class MainWindow(QMainWindow):
         self.models.use.connect(self.use_model)
         self.models.message.connect(self.say)
         self.trainer.message.connect(self.say)
+        self.samples.message.connect(self.say)
+        self.samples.counted.connect(self.prediction.set_sample_count)
+        self.samples.counted.connect(lambda _: self.trainer.update_finetune())
         self.trainer.data_found.connect(self.mnist_found)
         self.trainer.run_changed.connect(self.update_actions)
         on_record = {Ready: self._ready, LiveModel: self._model_went_live, ModelProblem: self._model_problem,
@@ -169,12 +168,12 @@ class MainWindow(QMainWindow):
         """A one-line message in the status bar (what went wrong, or what just happened)."""
         if message:
             self.statusBar().showMessage(message)
-            self.undo_sample.hide()
+            self.samples.undo.hide()
 
     # ------------------------------------------------------------------------ drawing and guesses
 
     def _canvas_changed(self) -> None:
-        self.say(self.teaching.drawing_changed())
+        self.samples.drawing_changed()
         if not self._frame.isActive():
             self._frame.start()
 
@@ -185,7 +184,7 @@ class MainWindow(QMainWindow):
         self.state.guess_arrived(guess)
         self.prediction.show_guess(guess)
         self.inside.show_guess(guess)
-        self._teach(self.teaching.guess_arrived, self.current_guess())
+        self.samples.guess_arrived(self.current_guess())
 
     def current_guess(self) -> Guess | None:
         return self.state.last_guess if self.state.guess_is_current(self._frame.isActive()) else None
@@ -195,36 +194,7 @@ class MainWindow(QMainWindow):
         if self._frame.isActive():  # read the drawing now rather than at the next frame
             self._frame.stop()
             self._send_picture()
-        self._teach(self.teaching.ask, digit, self.canvas.empty, self.current_guess())
-
-    def take_back_sample(self) -> None:
-        self._teach(self.teaching.undo)
-
-    def _teach(self, action, *args) -> None:
-        """Do one of the teaching state's actions and show what came of it (Undo after a new sample)."""
-        saves = self.teaching.saves
-        self.say(action(*args))
-        self.prediction.set_sample_count(self.teaching.total)
-        self.trainer.update_finetune()
-        if self.teaching.saves > saves:
-            self.undo_sample.show()
-        if self.samples_dialog is not None and self.samples_dialog.isVisible():
-            self.samples_dialog.reload()
-
-    def recount_samples(self) -> None:
-        """Count the samples on disk again (some were deleted, or added from outside)."""
-        self._teach(self.teaching.count)
-
-    def browse_samples(self) -> None:
-        from mnist_draw.gui.views.samples import SamplesDialog
-
-        if self.samples_dialog is None:
-            self.samples_dialog = SamplesDialog(self.teaching.folder, self)
-            self.samples_dialog.changed.connect(self.recount_samples)
-        else:
-            self.samples_dialog.reload()
-        self.samples_dialog.show()
-        self.samples_dialog.activateWindow()
+        self.samples.ask(digit, self.canvas.empty, self.current_guess())
 
     # ------------------------------------------------------------------------------------ models
 

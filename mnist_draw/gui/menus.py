@@ -31,8 +31,8 @@ class Actions:
         self.eraser = self._action("Eraser", window.set_eraser, ["E"], checkable=True)
         self.digits = [self._action(f"Save the drawing as a {d}", lambda checked=False, d=d: window.teach(d), [str(d)])
                        for d in range(10)]
-        self.take_back = self._action("Take back the last sample", window.take_back_sample)
-        self.browse = self._action("My samples…", window.browse_samples)
+        self.take_back = self._action("Take back the last sample", window.samples.take_back)
+        self.browse = self._action("My samples…", window.samples.browse)
         self.pen_slider = QSlider(Qt.Orientation.Horizontal)
         self.pen_slider.setRange(round(PEN_WIDTHS[0] * PEN_STEPS), round(PEN_WIDTHS[1] * PEN_STEPS))
         self.pen_slider.setFixedWidth(140)

@@ -148,7 +148,7 @@ def test_a_fine_tune_whose_samples_cannot_be_read_says_why(window, qtbot, monkey
     from mnist_draw.samples import save_sample
 
     save_sample(np.zeros((28, 28)) + 0.5, 3)  # one sample, so fine-tuning is offered
-    window.recount_samples()
+    window.samples.recount()
     qtbot.waitUntil(window.trainer.panel.finetune_button.isEnabled)
 
     def unreadable(folder=None):
@@ -221,17 +221,17 @@ def test_a_model_file_that_cannot_be_used_is_said_under_the_models_name(window, 
 
 def test_a_sample_kept_by_a_click_on_a_bar_can_be_taken_back(window, qtbot, current_guess, tmp_path):
     samples = tmp_path / "home" / "samples"
-    window.teaching.folder = samples
+    window.samples.teaching.folder = samples
     draw_one(window.canvas)
     current_guess(window)
     bars = window.prediction.bars
     qtbot.mouseClick(bars, LEFT, pos=bars.row_rect(4).center().toPoint())
     assert len(list(samples.glob("4/*.png"))) == 1
-    assert window.undo_sample.isVisible() and window.prediction.samples_label.text() == "My samples: 1"
-    qtbot.mouseClick(window.undo_sample, LEFT)
+    assert window.samples.undo.isVisible() and window.prediction.samples_label.text() == "My samples: 1"
+    qtbot.mouseClick(window.samples.undo, LEFT)
     assert list(samples.glob("4/*.png")) == []
     assert _status(window) == "Sample taken back — 0 samples"
-    assert window.prediction.samples_label.text() == "My samples: 0" and not window.undo_sample.isVisible()
+    assert window.prediction.samples_label.text() == "My samples: 0" and not window.samples.undo.isVisible()
 
 
 def test_showing_the_window_again_sets_nothing_up_twice(window, qtbot):

@@ -120,7 +120,7 @@ def test_the_browser_shows_samples_by_digit_and_deletes_them(make_window, traine
     window = make_window(model=trained_model)
     assert window.prediction.samples_label.text() == "My samples: 4"
     window.actions.browse.trigger()
-    dialog = window.samples_dialog
+    dialog = window.samples.dialog
     qtbot.waitExposed(dialog)
     counts = [dialog.digits.item(row).text() for row in range(dialog.digits.count())]
     assert counts == ["All — 4"] + [f"{d} — {3 if d == 2 else 1 if d == 5 else 0}" for d in range(10)]
@@ -156,7 +156,7 @@ def test_a_sample_that_cannot_be_deleted_is_named(make_window, trained_model, qt
     (stuck / "inside").write_text("x")
     window = make_window(model=trained_model)
     window.actions.browse.trigger()
-    dialog = window.samples_dialog
+    dialog = window.samples.dialog
     qtbot.waitExposed(dialog)
     dialog.thumbnails.selectAll()
     qtbot.mouseClick(dialog.delete_button, LEFT)
@@ -181,7 +181,7 @@ def test_fine_tuning_needs_a_model_and_samples_and_says_why(make_window, no_ship
     assert button.isEnabled() and "(1)" in button.toolTip()
 
     window.actions.browse.trigger()
-    dialog = window.samples_dialog
+    dialog = window.samples.dialog
     dialog.thumbnails.selectAll()
     qtbot.mouseClick(dialog.delete_button, LEFT)
     assert sample_files(home) == []
