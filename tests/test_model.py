@@ -82,6 +82,18 @@ def test_predict_gives_probabilities_and_argmax_even_for_mse_nets():
     assert len(single) == 1
 
 
+def test_predict_reads_with_dropout_off_and_leaves_the_mode_as_it_found_it():
+    model = build_model(preset("default").replace(hidden=(64, 64)), seed=0)  # dropout 0.2
+    x = torch.rand(3, 28, 28)
+    model.train()
+    first, second = predict(model, x), predict(model, x)
+    assert first == second  # no dropout while reading
+    assert model.training  # a model being trained stays in training mode
+    model.eval()
+    assert predict(model, x) == first
+    assert not model.training
+
+
 def test_save_and_load_round_trip(tmp_path):
     model = build_model(preset("seed001"), seed=3)
     path = save_model(tmp_path / "m.safetensors", model, {"test_accuracy": 0.93})

@@ -49,13 +49,15 @@ def predict(model: MLP, images: np.ndarray | torch.Tensor, temperature: float = 
     if x.dim() == 2:
         x = x.unsqueeze(0)
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
+    was_training = model.training  # the live classifier's model is always in eval mode: nothing to switch
+    if was_training:
+        model.eval()
     try:
         with torch.inference_mode():
             probs = probabilities(model(x.to(device)), temperature).cpu()
     finally:
-        model.train(was_training)
+        if was_training:
+            model.train()
     conf, labels = probs.max(dim=1)
     return [
         Prediction(int(l), float(c), tuple(float(p) for p in row))
