@@ -175,6 +175,34 @@ def test_choosing_looks_at_the_development_sets_only(capsys):
     assert out.rstrip().endswith(f"picks {SURE_AT:.0%}")
 
 
+def test_eval_drawn_scores_a_folder_of_drawings_from_elsewhere(tmp_path, capsys):
+    """--set FOLDER: drawings collected elsewhere (a folder per digit), scored as the app reads them;
+    a folder with nothing to read, or a blank picture, is said in one line."""
+    import shutil
+
+    sevens = sorted((DRAWN / "7").glob("*.png"))[:3]
+    for f in sevens:
+        (tmp_path / "mine" / "7").mkdir(parents=True, exist_ok=True)
+        shutil.copy(f, tmp_path / "mine" / "7" / f.name)
+    shutil.copy(sevens[0], tmp_path / "mine" / "7" / "as-a-1.png")
+    (tmp_path / "mine" / "1").mkdir()
+    (tmp_path / "mine" / "7" / "as-a-1.png").rename(tmp_path / "mine" / "1" / "as-a-1.png")  # labelled wrong
+    assert EVAL.main(["--set", str(tmp_path / "mine"), "--errors"]) == 0
+    out = capsys.readouterr().out
+    assert f"{tmp_path / 'mine'}" in out and "    4  accuracy  75.00%" in out
+    assert "miss: 1/as-a-1.png read as 7" in out and "per digit: 1: 0%  7: 100%" in out
+    assert "held out" not in out and "MNIST test" not in out
+
+    assert EVAL.main(["--set", str(tmp_path / "nothing")]) == 2
+    assert capsys.readouterr().err.strip() == (f"eval-drawn: error: {tmp_path / 'nothing'}: no drawings (expected PNG "
+                                               f"files in {tmp_path / 'nothing'}/<digit>/, or in {tmp_path / 'nothing'} "
+                                               f"for non-digits)")
+    (tmp_path / "blank").mkdir()
+    Image.new("L", (64, 64), 255).save(tmp_path / "blank" / "paper.png")
+    assert EVAL.main(["--set", str(tmp_path / "blank")]) == 2
+    assert capsys.readouterr().err.strip().endswith("paper.png: no ink (a blank picture)")
+
+
 def test_a_recipe_change_is_tried_on_the_validation_split_and_the_development_sets(mnist, tmp_path, capsys):
     """scripts/try-recipe trains on MNIST train without its last 5,000 digits, scores those (validation) and
     the development sets, and keeps the temperature it fitted: never MNIST test, never a held-out set."""

@@ -129,6 +129,7 @@ class MainWindow(QMainWindow):
         self.canvas.history_changed.connect(self.update_actions)
         self.canvas.problem.connect(self.say)
         self.canvas.opened.connect(self.say)
+        self.canvas.saved.connect(self.say)
         self.prediction.bars.chosen.connect(self.teach)
         self.mistakes.picked.connect(self.canvas.put_pixels)
         self.tabs.currentChanged.connect(lambda _: self._find_mistakes())
@@ -152,6 +153,7 @@ class MainWindow(QMainWindow):
         self.actions.undo.setEnabled(self.canvas.can_undo())
         self.actions.redo.setEnabled(self.canvas.can_redo())
         self.actions.clear.setEnabled(not self.canvas.empty)
+        self.actions.save_drawing.setEnabled(not self.canvas.empty)
         self.actions.save.setEnabled(self.state.live is not None)
         self.actions.load.setEnabled(self.state.run is None)
         self.actions.models_menu.setEnabled(self.state.run is None)
@@ -160,6 +162,10 @@ class MainWindow(QMainWindow):
     def _set_pen_width(self, value: int) -> None:
         self.canvas.pen_width = value / PEN_STEPS
         self.settings.set_pen_width(self.canvas.pen_width)
+
+    def save_drawing(self) -> None:
+        """File ▸ Save drawing: the picture as the classifier reads it, to a PNG file."""
+        self.canvas.choose_save_path(READ_SIDE)
 
     def set_eraser(self, on: bool) -> None:
         self.canvas.eraser = on

@@ -22,6 +22,7 @@ class Actions:
         std = QKeySequence.StandardKey
         self.open = self._action("Open image…", window.canvas.choose_file, [std.Open])
         self.paste = self._action("Paste", window.canvas.paste, [std.Paste])
+        self.save_drawing = self._action("Save drawing…", window.save_drawing, [std.SaveAs])
         self.load = self._action("Load model…", lambda: window.models.choose_model())
         self.save = self._action("Save model…", lambda: window.models.choose_save_path(), [std.Save])
         self.quit = self._action("Quit", window.close, [std.Quit])
@@ -57,7 +58,7 @@ class Actions:
 
     def _menus(self) -> None:
         bar = self.window.menuBar()
-        for title, actions in (("&File", (self.open, self.paste, None, self.load, self.save, None, self.quit)),
+        for title, actions in (("&File", (self.open, self.paste, self.save_drawing, None, self.load, self.save, None, self.quit)),
                                ("&Edit", (self.undo, self.redo, self.clear, self.eraser))):
             menu = bar.addMenu(title)
             for action in actions:

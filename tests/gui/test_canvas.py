@@ -128,6 +128,28 @@ def test_a_bad_image_file_says_why_and_keeps_the_canvas(window, tmp_path):
     assert window.canvas.ink_pixels() == ink
 
 
+def test_saving_the_drawing_says_why_it_cannot_and_never_leaves_half_a_file(window, tmp_path):
+    canvas = window.canvas
+    messages = []
+    canvas.problem.connect(messages.append)
+    assert not canvas.save(tmp_path / "empty.png", 256)
+    assert messages[-1] == "nothing to save: the canvas is empty" and not (tmp_path / "empty.png").exists()
+
+    draw_one(canvas)
+    kept = tmp_path / "kept.png"
+    kept.write_bytes(b"an older drawing")
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    assert not canvas.save(blocker / "drawing.png", 256)  # its folder is a file
+    assert messages[-1].startswith(f"cannot save the drawing to {blocker / 'drawing.png'}: ")
+    assert "\n" not in messages[-1]
+    assert canvas.save(kept, 256)
+    with Image.open(kept) as image:  # replaced whole: the new drawing, black ink on white paper
+        pixels = np.asarray(image)
+    assert pixels.shape == (256, 256) and pixels.min() < 50 and np.median(pixels) == 255
+    assert not list(tmp_path.glob(".*"))  # no temporary files left behind (they start with a dot)
+
+
 def test_a_dropped_image_file_is_classified(window, mnist, tmp_path, current_guess):
     label = _digit_png(tmp_path / "dropped.png", mnist, 1)  # white on black, as MNIST
     mime = QMimeData()

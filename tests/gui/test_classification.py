@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
+from PIL import Image
+from PySide6.QtWidgets import QFileDialog
 
-from mnist_draw.gui.selftest.mouse import trace_digit
+from mnist_draw.gui.selftest.mouse import draw_unit_stroke, trace_digit
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +90,26 @@ def test_the_shipped_model_says_not_a_digit_for_drawings_that_are_none(make_wind
     draw_one(window.canvas)
     guess = current_guess(window)
     assert guess.verdict.sure and window.prediction.digit.text() == "1"
+
+
+def test_a_saved_drawing_is_read_by_classify_exactly_as_the_window_read_it(
+        window, trained_model, current_guess, tmp_path, monkeypatch, capsys):
+    """File ▸ Save drawing writes the picture the classifier reads; `mnist-draw classify` gives the same answer."""
+    from mnist_draw.cli import main
+    from mnist_draw.gui.main_window import READ_SIDE
+
+    assert not window.actions.save_drawing.isEnabled()  # nothing drawn yet
+    draw_unit_stroke(window.canvas, [(0.3, 0.25), (0.7, 0.25), (0.45, 0.8)])  # a 7
+    guess = current_guess(window)
+    assert window.actions.save_drawing.isEnabled()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "my seven"), ""))
+    window.actions.save_drawing.trigger()
+
+    saved = tmp_path / "my seven.png"  # a PNG file's name says so
+    assert window.statusBar().currentMessage() == f"Saved the drawing to {saved}"
+    with Image.open(saved) as image:
+        assert image.format == "PNG" and image.mode == "L" and image.size == (READ_SIDE, READ_SIDE)
+    assert main(["classify", "--model", str(trained_model), "--json", str(saved)]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert (record["label"], record["verdict"]) == (guess.label, guess.verdict.kind)
+    assert record["probabilities"] == pytest.approx(guess.probabilities, abs=1e-5)

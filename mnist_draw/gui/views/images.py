@@ -46,3 +46,14 @@ def shrunk_array(image: QImage, side: int) -> np.ndarray:
     bigger than preprocessing needs for a 20x20 digit."""
     return qimage_to_array(image.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
                                         Qt.TransformationMode.SmoothTransformation))
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    """A uint8 grey picture as the bytes of a PNG file (lossless: read back, it is the same array)."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(pixels, np.uint8)).save(out, "PNG")
+    return out.getvalue()
