@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
 from mnist_draw.gui.selftest.mouse import draw_unit_stroke, trace_digit
@@ -93,8 +94,9 @@ def test_the_shipped_model_says_not_a_digit_for_drawings_that_are_none(make_wind
 
 
 def test_a_saved_drawing_is_read_by_classify_exactly_as_the_window_read_it(
-        window, trained_model, current_guess, tmp_path, monkeypatch, capsys):
-    """File ▸ Save drawing writes the picture the classifier reads; `mnist-draw classify` gives the same answer."""
+        window, trained_model, qtbot, current_guess, tmp_path, monkeypatch, capsys):
+    """File ▸ Save drawing (Ctrl+Shift+S) writes the picture the classifier reads; `mnist-draw classify` gives
+    the same answer."""
     from mnist_draw.cli import main
     from mnist_draw.gui.main_window import READ_SIDE
 
@@ -103,7 +105,7 @@ def test_a_saved_drawing_is_read_by_classify_exactly_as_the_window_read_it(
     guess = current_guess(window)
     assert window.actions.save_drawing.isEnabled()
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "my seven"), ""))
-    window.actions.save_drawing.trigger()
+    qtbot.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
 
     saved = tmp_path / "my seven.png"  # a PNG file's name says so
     assert window.statusBar().currentMessage() == f"Saved the drawing to {saved}"
