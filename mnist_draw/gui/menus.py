@@ -58,8 +58,8 @@ class Actions:
 
     def _menus(self) -> None:
         bar = self.window.menuBar()
-        for title, actions in (("&File", (self.open, self.paste, self.save_drawing, None, self.load, self.save, None, self.quit)),
-                               ("&Edit", (self.undo, self.redo, self.clear, self.eraser))):
+        file_menu = (self.open, self.paste, self.save_drawing, None, self.load, self.save, None, self.quit)
+        for title, actions in (("&File", file_menu), ("&Edit", (self.undo, self.redo, self.clear, self.eraser))):
             menu = bar.addMenu(title)
             for action in actions:
                 menu.addSeparator() if action is None else menu.addAction(action)

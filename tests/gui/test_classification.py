@@ -100,6 +100,8 @@ def test_a_saved_drawing_is_read_by_classify_exactly_as_the_window_read_it(
     from mnist_draw.cli import main
     from mnist_draw.gui.main_window import READ_SIDE
 
+    file_menu = window.menuBar().actions()[0].menu()
+    assert file_menu.title() == "&File" and window.actions.save_drawing in file_menu.actions()
     assert not window.actions.save_drawing.isEnabled()  # nothing drawn yet
     draw_unit_stroke(window.canvas, [(0.3, 0.25), (0.7, 0.25), (0.45, 0.8)])  # a 7
     guess = current_guess(window)
