@@ -181,12 +181,11 @@ def test_eval_drawn_scores_a_folder_of_drawings_from_elsewhere(tmp_path, capsys)
     import shutil
 
     sevens = sorted((DRAWN / "7").glob("*.png"))[:3]
+    for folder in ("7", "1"):
+        (tmp_path / "mine" / folder).mkdir(parents=True)
     for f in sevens:
-        (tmp_path / "mine" / "7").mkdir(parents=True, exist_ok=True)
         shutil.copy(f, tmp_path / "mine" / "7" / f.name)
-    shutil.copy(sevens[0], tmp_path / "mine" / "7" / "as-a-1.png")
-    (tmp_path / "mine" / "1").mkdir()
-    (tmp_path / "mine" / "7" / "as-a-1.png").rename(tmp_path / "mine" / "1" / "as-a-1.png")  # labelled wrong
+    shutil.copy(sevens[0], tmp_path / "mine" / "1" / "as-a-1.png")  # a 7 labelled wrong
     assert EVAL.main(["--set", str(tmp_path / "mine"), "--errors"]) == 0
     out = capsys.readouterr().out
     assert f"{tmp_path / 'mine'}" in out and "    4  accuracy  75.00%" in out

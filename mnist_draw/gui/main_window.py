@@ -21,7 +21,7 @@ import gc
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QMainWindow, QMessageBox, QSplitter, QTabWidget
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, QTabWidget
 
 from mnist_draw.gui.menus import PEN_STEPS, Actions
 from mnist_draw.gui.models_control import ModelsControl
@@ -34,11 +34,12 @@ from mnist_draw.gui.tasks.mistakes import find_mistakes
 from mnist_draw.gui.tasks.reading import LiveReader
 from mnist_draw.gui.trainer_control import TrainerControl
 from mnist_draw.gui.views.canvas import DEFAULT_PEN_WIDTH, Canvas
-from mnist_draw.gui.views.images import shrunk_array
+from mnist_draw.gui.views.images import png_path, shrunk_array, write_png
 from mnist_draw.gui.views.inside import InsideView
 from mnist_draw.gui.views.mistakes import MistakesView
 from mnist_draw.gui.views.prediction import PredictionView
 from mnist_draw.gui.workers.worker import Worker
+from mnist_draw.errors import one_line
 from mnist_draw.paths import default_model_path
 
 FRAME_MS = 16
@@ -129,7 +130,6 @@ class MainWindow(QMainWindow):
         self.canvas.history_changed.connect(self.update_actions)
         self.canvas.problem.connect(self.say)
         self.canvas.opened.connect(self.say)
-        self.canvas.saved.connect(self.say)
         self.prediction.bars.chosen.connect(self.teach)
         self.mistakes.picked.connect(self.canvas.put_pixels)
         self.tabs.currentChanged.connect(lambda _: self._find_mistakes())
@@ -163,9 +163,25 @@ class MainWindow(QMainWindow):
         self.canvas.pen_width = value / PEN_STEPS
         self.settings.set_pen_width(self.canvas.pen_width)
 
-    def save_drawing(self) -> None:
-        """File ▸ Save drawing: the picture as the classifier reads it, to a PNG file."""
-        self.canvas.choose_save_path(READ_SIDE)
+    def save_drawing(self, path: str | None = None) -> bool:
+        """File ▸ Save drawing: the picture as the classifier reads it, to a PNG file (``path``, or where
+        the user chooses), so ``mnist-draw classify`` reads the file exactly as the window read the canvas."""
+        picture = self.canvas.snapshot()
+        if picture is None:
+            self.say("nothing to save: the canvas is empty")
+            return False
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Save the drawing", "drawing.png", "PNG images (*.png)")
+            if not path:
+                return False
+        target = png_path(path)
+        try:
+            write_png(picture, target, READ_SIDE)
+        except OSError as exc:
+            self.say(f"cannot save the drawing to {target}: {one_line(exc)}")
+            return False
+        self.say(f"Saved the drawing to {target}")
+        return True
 
     def set_eraser(self, on: bool) -> None:
         self.canvas.eraser = on

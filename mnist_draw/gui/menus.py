@@ -22,7 +22,7 @@ class Actions:
         std = QKeySequence.StandardKey
         self.open = self._action("Open image…", window.canvas.choose_file, [std.Open])
         self.paste = self._action("Paste", window.canvas.paste, [std.Paste])
-        self.save_drawing = self._action("Save drawing…", window.save_drawing, [std.SaveAs])
+        self.save_drawing = self._action("Save drawing…", lambda: window.save_drawing(), [std.SaveAs])
         self.load = self._action("Load model…", lambda: window.models.choose_model())
         self.save = self._action("Save model…", lambda: window.models.choose_save_path(), [std.Save])
         self.quit = self._action("Quit", window.close, [std.Quit])

@@ -129,24 +129,24 @@ def test_a_bad_image_file_says_why_and_keeps_the_canvas(window, tmp_path):
 
 
 def test_saving_the_drawing_says_why_it_cannot_and_never_leaves_half_a_file(window, tmp_path):
-    canvas = window.canvas
-    messages = []
-    canvas.problem.connect(messages.append)
-    assert not canvas.save(tmp_path / "empty.png", 256)
-    assert messages[-1] == "nothing to save: the canvas is empty" and not (tmp_path / "empty.png").exists()
+    from mnist_draw.gui.main_window import READ_SIDE
 
-    draw_one(canvas)
+    status = window.statusBar().currentMessage
+    assert not window.save_drawing(str(tmp_path / "empty.png"))
+    assert status() == "nothing to save: the canvas is empty" and not (tmp_path / "empty.png").exists()
+
+    draw_one(window.canvas)
     kept = tmp_path / "kept.png"
     kept.write_bytes(b"an older drawing")
     blocker = tmp_path / "a file"
     blocker.write_text("not a folder")
-    assert not canvas.save(blocker / "drawing.png", 256)  # its folder is a file
-    assert messages[-1].startswith(f"cannot save the drawing to {blocker / 'drawing.png'}: ")
-    assert "\n" not in messages[-1]
-    assert canvas.save(kept, 256)
+    assert not window.save_drawing(str(blocker / "drawing.png"))  # its folder is a file
+    assert status().startswith(f"cannot save the drawing to {blocker / 'drawing.png'}: ")
+    assert "\n" not in status()
+    assert window.save_drawing(str(kept))
     with Image.open(kept) as image:  # replaced whole: the new drawing, black ink on white paper
         pixels = np.asarray(image)
-    assert pixels.shape == (256, 256) and pixels.min() < 50 and np.median(pixels) == 255
+    assert pixels.shape == (READ_SIDE, READ_SIDE) and pixels.min() < 50 and np.median(pixels) == 255
     assert not list(tmp_path.glob(".*"))  # no temporary files left behind (they start with a dot)
 
 

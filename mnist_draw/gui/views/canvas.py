@@ -12,9 +12,7 @@ many costs little.
 
 The paper is white and the ink black. A picture that is opened, dropped or pasted becomes the
 drawing's background, first turned into the same black ink on white paper (whatever its colours or
-transparency), so one can draw over it and the classifier reads it like a drawing. A drawing is saved
-as the classifier reads it (shrunk to the side the window gives), so ``mnist-draw classify`` reads the
-file exactly as the window read the canvas.
+transparency), so one can draw over it and the classifier reads it like a drawing.
 """
 
 from __future__ import annotations
@@ -27,14 +25,13 @@ from PySide6.QtCore import QMimeData, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QFileDialog, QSizePolicy, QWidget
 
-from mnist_draw.gui.views.images import PAPER, ink_on_paper, png_bytes, qimage_to_array, shrunk_array
+from mnist_draw.gui.views.images import PAPER, ink_on_paper, qimage_to_array
 
 INK = 0
 # MNIST strokes are 2-3 pixels wide in a 20-pixel box: about a twelfth of a digit's height.
 DEFAULT_PEN_WIDTH = 1 / 12
 PEN_WIDTHS = (0.02, 0.2)  # the smallest and largest width offered, as shares of the side
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
-PNG_FILTER = "PNG images (*.png)"
 UNDO_LIMIT = 200  # steps of undo kept; older ones are dropped, so a long session's history stays small
 
 
@@ -60,7 +57,6 @@ class Canvas(QWidget):
     history_changed = Signal()  # what undo, redo and clear can do changed
     problem = Signal(str)  # a picture opened, dropped or pasted that cannot be used: why, in one line
     opened = Signal(str)  # a picture was put on the canvas: what it was
-    saved = Signal(str)  # the drawing was written to a file: where
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -134,35 +130,6 @@ class Canvas(QWidget):
             self.problem.emit(str(exc))
             return False
         self.opened.emit(f"Opened {path}")
-        return True
-
-    def choose_save_path(self, side: int) -> None:
-        """Ask where to save the drawing (a PNG file ``side`` pixels across) and save it there."""
-        if self.empty:
-            self.problem.emit("nothing to save: the canvas is empty")
-            return
-        path, _ = QFileDialog.getSaveFileName(self, "Save the drawing", "drawing.png", PNG_FILTER)
-        if path:
-            self.save(path, side)
-
-    def save(self, path: str | Path, side: int) -> bool:
-        """Write the drawing, shrunk to ``side`` pixels as the classifier reads it, to a grey PNG file
-        (atomically: an old file there is replaced whole or not at all); or say in one line why not."""
-        from mnist_draw.atomic import atomic_write_bytes
-        from mnist_draw.errors import one_line
-
-        if self.empty:
-            self.problem.emit("nothing to save: the canvas is empty")
-            return False
-        path = Path(path)
-        if path.suffix.lower() != ".png":  # the bytes are PNG: a name that says otherwise would mislead
-            path = path.with_name(path.name + ".png")
-        try:
-            atomic_write_bytes(path, png_bytes(shrunk_array(self._image, side)))
-        except OSError as exc:
-            self.problem.emit(f"cannot save the drawing to {path}: {one_line(exc)}")
-            return False
-        self.saved.emit(f"Saved the drawing to {path}")
         return True
 
     def paste(self) -> None:

@@ -1,10 +1,15 @@
 """Pictures between Qt and numpy: a ``QImage`` as an array and back, and a picture as ink on paper.
 
 The canvas paints into a ``QImage``; preprocessing, the tile grids and the tests work on numpy arrays.
-These helpers copy between the two, so neither side ever holds on to the other's memory.
+These helpers copy between the two, so neither side ever holds on to the other's memory, and write a
+picture to a PNG file as the classifier reads it.
 """
 
 from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt
@@ -48,12 +53,21 @@ def shrunk_array(image: QImage, side: int) -> np.ndarray:
                                         Qt.TransformationMode.SmoothTransformation))
 
 
-def png_bytes(pixels: np.ndarray) -> bytes:
-    """A uint8 grey picture as the bytes of a PNG file (lossless: read back, it is the same array)."""
-    import io
+def png_path(path: str | os.PathLike) -> Path:
+    """``path`` with ".png" added unless its name already ends so: the file will hold PNG bytes, and a
+    name that says otherwise would mislead."""
+    path = Path(path)
+    return path if path.suffix.lower() == ".png" else path.with_name(path.name + ".png")
 
+
+def write_png(image: QImage, path: Path, side: int) -> None:
+    """``image`` shrunk to ``side`` pixels (as :func:`shrunk_array` gives it to the classifier), written
+    as a grey PNG file, atomically: an old file at ``path`` is replaced whole or not at all. Raises
+    OSError. PNG is lossless, so the file read back is the very array the classifier reads."""
     from PIL import Image
 
+    from mnist_draw.atomic import atomic_write_bytes
+
     out = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(pixels, np.uint8)).save(out, "PNG")
-    return out.getvalue()
+    Image.fromarray(shrunk_array(image, side)).save(out, "PNG")
+    atomic_write_bytes(path, out.getvalue())
