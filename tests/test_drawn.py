@@ -1,7 +1,8 @@
 """The shipped model reads drawn digits, and knows when a drawing is no digit: every figure the README reports.
 
-Four sets of drawings (tests/data): the development drawn digits (``drawn``, everything is chosen on
-it), the held-out drawn digits (``drawn-held-out``, made another way and only reported), and the
+Five sets of drawings (tests/data): the development drawn digits (``drawn``, everything is chosen on
+it, and ``drawn-plotter``, digits of pen-plotter fonts, the second development set), the held-out
+drawn digits (``drawn-held-out``, made another way and only reported), and the
 development and held-out non-digits (``non-digits/dev``, ``non-digits/held-out``). Each goes through
 what the app does with a canvas: preprocessing, the network, the model's temperature and the one
 "sure" rule (mnist_draw.verdict). The thresholds sit below the measured figures (in the comments) by a
@@ -40,6 +41,7 @@ EVAL = _script("eval-drawn")
 
 # The shipped model's figures (scripts/eval-drawn), and what the tests hold: a few drawings below.
 DEV_ACCURACY = 0.98  # measured 98.60% (12 of 860 missed)
+PLOTTER_ACCURACY = 0.91  # measured 92.29% (37 of 480 missed: 6s read as 5, 8 or 0; 9s read as 8)
 HELD_OUT_ACCURACY = 0.965  # measured 97.25% (22 of 800 missed); the issue's target, 98%, is not reached
 SURE_WHEN_RIGHT = 0.97  # the issue's target; measured 98.58% (development) and 97.69% (held out), sure at 70%
 CALIBRATION_ERROR = 0.03  # the issue's target; measured 1.59% (development) and 1.48% (held out)
@@ -55,8 +57,9 @@ def shipped():
 
 @pytest.fixture(scope="module")
 def results(shipped):
-    """The shipped model's answers on the four sets, by name."""
-    sets = {"dev": DRAWN, "held-out": DATA / "drawn-held-out", "non-digits dev": DATA / "non-digits" / "dev",
+    """The shipped model's answers on the five sets, by name."""
+    sets = {"dev": DRAWN, "plotter": DATA / "drawn-plotter", "held-out": DATA / "drawn-held-out",
+            "non-digits dev": DATA / "non-digits" / "dev",
             "non-digits held-out": DATA / "non-digits" / "held-out"}
     return {name: EVAL.evaluate_drawn(shipped.model, folder, shipped.temperature) for name, folder in sets.items()}
 
@@ -74,6 +77,10 @@ def test_the_sets_are_there_in_full():
             assert {f.name.split("-")[0] for f in (folder / str(digit)).glob("*.png")} == sources, (folder, digit)
         assert {Image.open(f).size for f in files[::40]} == {(280, 280)}
     assert {Image.open(f).mode for f in DRAWN.glob("[0-9]/*.png")} == {"L", "LA"}  # both polarities, transparent
+    designs = {"futural", "cursive", "scripts", "futuram", "rowmant", "timesr", "timesi", "timesib"}
+    for digit in range(10):  # every plotter design draws every digit, six times
+        names = [f.name for f in (DATA / "drawn-plotter" / str(digit)).glob("*.png")]
+        assert sorted(names) == sorted(f"{d}-{i:02d}.png" for d in designs for i in range(6)), digit
     assert len(list((DATA / "non-digits" / "dev").glob("*.png"))) == 300
     assert len(list((DATA / "non-digits" / "held-out").glob("*.png"))) == 300
 
@@ -84,6 +91,15 @@ def test_shipped_model_reads_the_development_drawn_digits(results):
     sources = np.array(r.sources())
     for source in ("stroke", "template", "font", "odd"):
         assert r.correct[sources == source].mean() >= 0.95, source
+
+
+def test_shipped_model_reads_the_plotter_digits(results):
+    """Digits of pen-plotter fonts: the development set where models still differ (its weak digits, 6 and 9,
+    are what a next recipe is chosen on)."""
+    r = results["plotter"]
+    assert r.accuracy >= PLOTTER_ACCURACY, "\n".join(EVAL.breakdown(r, errors=True))
+    for digit in (0, 5, 7, 8):  # the shapes it reads without a miss
+        assert r.correct[r.labels == digit].all(), digit
 
 
 def test_shipped_model_reads_the_held_out_drawn_digits(results):
@@ -169,6 +185,7 @@ def test_choosing_looks_at_the_development_sets_only(capsys):
     assert EVAL.main(["--thresholds"]) == 0
     out = capsys.readouterr().out
     assert "drawn digits (development)" in out and "non-digits (development)" in out
+    assert "plotter digits (development)   480  accuracy" in out
     assert "held out" not in out and "MNIST test" not in out
     from mnist_draw.verdict import SURE_AT
 

@@ -168,26 +168,50 @@ def test_augmentation_distorts_within_bounds(mnist):
     assert torch.equal(augment(x, "none", g), x)
 
 
-def test_flags_are_drawn_on_ones_only_at_their_top_left(mnist):
-    from mnist_draw.trainer.augment import add_flags
+def _end_strokes(mnist, name: str, digits: tuple[int, ...]):
+    """1,000 test digits before and after ``augment.<name>`` at p=1, checked to change only ``digits``
+    and only by adding ink, and to change nothing at p=0."""
+    from mnist_draw.trainer import augment as aug
 
     g = torch.Generator().manual_seed(0)
     x = mnist.test_x[:1000].float() / 255
     y = mnist.test_y[:1000]
-    out = add_flags(x, y, 1.0, g)
+    out = getattr(aug, name)(x, y, 1.0, g)
     changed = (out != x).flatten(1).any(1)
-    assert torch.equal(changed, y == 1)  # every 1 got a flag, nothing else changed
-    assert torch.all(out >= x)  # a flag only adds ink
+    assert torch.equal(changed, torch.isin(y, torch.tensor(digits)))  # every one of them changed, nothing else
+    assert torch.all(out >= x)  # only ink added
+    assert torch.equal(getattr(aug, name)(x, y, 0.0, g), x)
+    return x, y, out
+
+
+def _added(before: torch.Tensor, after: torch.Tensor, at_top: bool):
+    """Where the added ink sits: its mean row and column, the digit's middle row, and the column of
+    the digit's end (the ink-weighted middle of its top or bottom row)."""
+    ys, xs = (after - before).clamp_min(0).nonzero(as_tuple=True)
+    ink_y, ink_x = (before > 0.5).nonzero(as_tuple=True)
+    end = int(ink_y.min()) if at_top else int(ink_y.max())
+    middle = (int(ink_y.min()) + int(ink_y.max())) / 2
+    return ys.float().mean(), xs.float().mean(), middle, ink_x[ink_y == end].float().mean()
+
+
+def test_flags_are_drawn_on_ones_only_at_their_top_left(mnist):
+    x, y, out = _end_strokes(mnist, "add_flags", (1,))
     for before, after in zip(x[y == 1][:50], out[y == 1][:50]):
-        added = (after - before).clamp_min(0)
-        ys, xs = added.nonzero(as_tuple=True)
-        ink_y, ink_x = (before > 0.5).nonzero(as_tuple=True)
-        top = int(ink_y.min())
-        top_x = ink_x[ink_y == top].float().mean()
-        assert ys.float().mean() < (top + int(ink_y.max())) / 2  # in the upper half of the 1
-        assert xs.float().mean() < top_x  # hanging to the left of its top
-        assert 3 < added.sum() < 40  # a short stroke, not a bar across the digit
-    assert torch.equal(add_flags(x, y, 0.0, g), x)
+        row, col, middle, top_x = _added(before, after, at_top=True)
+        assert row < middle and col < top_x  # in the upper half of the 1, hanging to the left of its top
+        assert 3 < (after - before).sum() < 40  # a short stroke, not a bar across the digit
+
+
+def test_hooks_curl_the_top_of_sixes_to_the_right_and_the_tail_of_nines_to_the_left(mnist):
+    x, y, out = _end_strokes(mnist, "add_hooks", (6, 9))
+    for digit in (6, 9):
+        for before, after in zip(x[y == digit][:40], out[y == digit][:40]):
+            row, col, middle, end_x = _added(before, after, at_top=digit == 6)
+            if digit == 6:  # in the upper half, to the right of the 6's top
+                assert row < middle and col > end_x
+            else:  # in the lower half, to the left of the end of the 9's tail
+                assert row > middle and col < end_x
+            assert 2 < (after - before).sum() < 40  # a short stroke, not a bar across the digit
 
 
 def test_missing_data_without_download_names_both_ways(tmp_path):

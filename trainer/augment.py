@@ -37,6 +37,7 @@ class AugmentSettings:
     elastic_alpha_px: float = 0.0  # size of the elastic displacement, pixels
     elastic_sigma_px: float = 4.0  # smoothness of the elastic displacement field
     flag_ones_p: float = 0.0  # share of the 1s that get a flag (needs the labels)
+    hook_p: float = 0.0  # share of the 6s and 9s whose free end gets a hook (needs the labels)
 
 
 LEVELS = {
@@ -62,41 +63,68 @@ def _gaussian_kernel(sigma: float, device: torch.device) -> torch.Tensor:
 def add_flags(x: torch.Tensor, labels: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
     """Draw a flag on a share ``p`` of the 1s in a batch ``[B, 28, 28]``; returns a new tensor.
 
-    The flag starts at the top of the 1 (the ink-weighted middle of its topmost row) and goes down to
-    the left at 20-65 degrees below the horizontal, 20-45% of the digit's height long. Its width is
-    the 1's mean width (ink per row). It is drawn anti-aliased from each pixel's distance to the line.
+    The flag starts at the top of the 1 and goes down to the left at 20-65 degrees below the
+    horizontal, 20-45% of the digit's height long (see :func:`add_end_strokes`).
+    """
+    return add_end_strokes(x, labels == 1, p, generator, at_top=True, to_right=False, angle_deg=(20, 65),
+                           length=(0.2, 0.45))
+
+
+def add_hooks(x: torch.Tensor, labels: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
+    """Curl the free end of a share ``p`` of the 6s and 9s in a batch ``[B, 28, 28]``; returns a new tensor.
+
+    Many printed-style 6s end their top in a hook to the right, and many 9s end their tail in a curl
+    to the left; MNIST's 6s and 9s mostly end straight. A 6 gets a short stroke from its top going
+    right and down, a 9 one from its bottom going left and up, 10-50 degrees off the horizontal and
+    15-35% of the digit's height long.
+    """
+    hooks = dict(p=p, generator=generator, angle_deg=(10, 50), length=(0.15, 0.35))
+    x = add_end_strokes(x, labels == 6, at_top=True, to_right=True, **hooks)
+    return add_end_strokes(x, labels == 9, at_top=False, to_right=False, **hooks)
+
+
+def add_end_strokes(x: torch.Tensor, which: torch.Tensor, p: float, generator: torch.Generator, *, at_top: bool,
+                    to_right: bool, angle_deg: tuple[float, float], length: tuple[float, float]) -> torch.Tensor:
+    """Draw a short straight stroke on a share ``p`` of the digits ``which`` (``[B]`` bools); a new tensor.
+
+    The stroke starts at the end of the digit, the ink-weighted middle of its top row (``at_top``) or
+    its bottom row, and goes to the right or left, away from that end (down from the top, up from the
+    bottom), at an angle in ``angle_deg`` off the horizontal and a length in ``length`` (shares of the
+    digit's height). Its width is the digit's mean width (ink per row). It is drawn anti-aliased from
+    each pixel's distance to the line.
     """
     b, h, w = x.shape
     dev = x.device
-    pick = (labels == 1) & (torch.rand(b, generator=generator, device=dev) < p)
-    idx = pick.nonzero().squeeze(1)
+    idx = (which & (torch.rand(b, generator=generator, device=dev) < p)).nonzero().squeeze(1)
     k = idx.numel()
     if k == 0:
         return x
-    ones = x[idx]
-    rows = (ones > 0.5).any(dim=2)  # [k, h]: which rows have ink
+    digits = x[idx]
+    rows = (digits > 0.5).any(dim=2)  # [k, h]: which rows have ink
     has_ink = rows.any(dim=1)
     top = rows.float().argmax(dim=1)  # the first row with ink
     bottom = h - 1 - rows.flip(1).float().argmax(dim=1)
     height = (bottom - top + 1).float()
-    first_row = ones[torch.arange(k, device=dev), top]  # [k, w]
+    end = top if at_top else bottom
+    end_row = digits[torch.arange(k, device=dev), end]  # [k, w]
     cols = torch.arange(w, device=dev, dtype=torch.float32)
-    x0 = (first_row * cols).sum(1) / first_row.sum(1).clamp_min(1e-6)
-    y0 = top.float()
-    width = (ones.sum(dim=(1, 2)) / height).clamp(1.0, 4.0)
-    angle = _uniform(k, 20, 65, generator, dev) * (math.pi / 180)
-    length = _uniform(k, 0.2, 0.45, generator, dev) * height
-    dx, dy = -length * torch.cos(angle), length * torch.sin(angle)
+    x0 = (end_row * cols).sum(1) / end_row.sum(1).clamp_min(1e-6)
+    y0 = end.float()
+    width = (digits.sum(dim=(1, 2)) / height).clamp(1.0, 4.0)
+    angle = _uniform(k, *angle_deg, generator, dev) * (math.pi / 180)
+    size = _uniform(k, *length, generator, dev) * height
+    dx = size * torch.cos(angle) * (1 if to_right else -1)
+    dy = size * torch.sin(angle) * (1 if at_top else -1)
     yy, xx = torch.meshgrid(cols[:h], cols, indexing="ij")
     px = xx - x0.view(k, 1, 1)
     py = yy - y0.view(k, 1, 1)
     dx, dy = dx.view(k, 1, 1), dy.view(k, 1, 1)
     t = ((px * dx + py * dy) / (dx * dx + dy * dy).clamp_min(1e-6)).clamp(0, 1)
     distance = torch.hypot(px - t * dx, py - t * dy)
-    flag = (width.view(k, 1, 1) / 2 + 0.5 - distance).clamp(0, 1)
-    flag = flag * has_ink.view(k, 1, 1)  # a blank "1" (never in MNIST) stays blank
+    stroke = (width.view(k, 1, 1) / 2 + 0.5 - distance).clamp(0, 1)
+    stroke = stroke * has_ink.view(k, 1, 1)  # a blank digit (never in MNIST) stays blank
     out = x.clone()
-    out[idx] = torch.maximum(ones, flag)
+    out[idx] = torch.maximum(digits, stroke)
     return out
 
 
@@ -104,13 +132,15 @@ def augment(x: torch.Tensor, level: str | AugmentSettings | None, generator: tor
             labels: torch.Tensor | None = None) -> torch.Tensor:
     """Randomly distort a batch of digits ``[B, 28, 28]`` (pixels in [0, 1]); returns a new tensor.
 
-    ``labels`` (``[B]``) are needed only for the distortions that depend on the digit (flags on 1s).
+    ``labels`` (``[B]``) are needed only for the distortions that depend on the digit (flags on 1s, hooks on 6s and 9s).
     """
     s = LEVELS[level] if isinstance(level, str) else level
     if s is None:
         return x
     if s.flag_ones_p > 0 and labels is not None:
         x = add_flags(x, labels, s.flag_ones_p, generator)
+    if s.hook_p > 0 and labels is not None:
+        x = add_hooks(x, labels, s.hook_p, generator)
     b, h, w = x.shape
     dev = x.device
     img = x.unsqueeze(1)
