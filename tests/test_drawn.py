@@ -235,6 +235,7 @@ def test_a_recipe_change_is_tried_on_the_validation_split_and_the_development_se
     validation = mnist.train_x[-try_recipe.VALIDATION:], mnist.train_y[-try_recipe.VALIDATION:]
     assert figures["validation"] == round(evaluate(tried.model, *validation), 4)
     assert figures["validation"] > 0.9 and 0.5 < figures["development_drawn"] < 1
+    assert 0.3 < figures["development_plotter"] < 1 and "plotter digits:" in printed
     assert tried.temperature == figures["temperature"] != 1.0
     assert try_recipe.main(["--set", "colour=red"]) == 2
     assert capsys.readouterr().err.startswith("try-recipe: error: --set takes FIELD=VALUE")

@@ -49,6 +49,10 @@ LEVELS = {
 }
 
 
+HOOK_ANGLE_DEG = (10.0, 50.0)  # how steeply a hook leaves the end of a 6 or 9, off the horizontal
+HOOK_LENGTH = (0.15, 0.35)  # a hook's length, as a share of the digit's height
+
+
 def _uniform(n: int, lo: float, hi: float, g: torch.Generator, device: torch.device) -> torch.Tensor:
     return torch.rand(n, generator=g, device=device) * (hi - lo) + lo
 
@@ -75,10 +79,10 @@ def add_hooks(x: torch.Tensor, labels: torch.Tensor, p: float, generator: torch.
 
     Many printed-style 6s end their top in a hook to the right, and many 9s end their tail in a curl
     to the left; MNIST's 6s and 9s mostly end straight. A 6 gets a short stroke from its top going
-    right and down, a 9 one from its bottom going left and up, 10-50 degrees off the horizontal and
-    15-35% of the digit's height long.
+    right and down, a 9 one from its bottom going left and up (angles off the horizontal and lengths
+    as shares of the digit's height: HOOK_ANGLE_DEG, HOOK_LENGTH).
     """
-    hooks = dict(p=p, generator=generator, angle_deg=(10, 50), length=(0.15, 0.35))
+    hooks = dict(p=p, generator=generator, angle_deg=HOOK_ANGLE_DEG, length=HOOK_LENGTH)
     x = add_end_strokes(x, labels == 6, at_top=True, to_right=True, **hooks)
     return add_end_strokes(x, labels == 9, at_top=False, to_right=False, **hooks)
 
