@@ -9,8 +9,6 @@ what the app does with a canvas: preprocessing, the network, the model's tempera
 margin of a few drawings; the issue's targets are the floors of the held-out ones.
 """
 
-import importlib.machinery
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -29,15 +27,10 @@ DRAWN = DATA / "drawn"
 SHIPPED = ROOT / "resources" / "models" / "default.safetensors"
 
 
-def _script(name: str):
-    loader = importlib.machinery.SourceFileLoader(name.replace("-", "_"), str(ROOT / "scripts" / name))
-    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
-    sys.modules[loader.name] = module  # dataclasses look their module up there
-    loader.exec_module(module)
-    return module
+sys.path.insert(0, str(ROOT / "scripts"))
+from scriptfiles import load_script  # noqa: E402
 
-
-EVAL = _script("eval-drawn")
+EVAL = load_script("eval-drawn")
 
 # The shipped model's figures (scripts/eval-drawn), and what the tests hold: a few drawings below.
 DEV_ACCURACY = 0.98  # measured 98.60% (12 of 860 missed)
@@ -224,7 +217,7 @@ def test_a_recipe_change_is_tried_on_the_validation_split_and_the_development_se
     the development sets, and keeps the temperature it fitted: never MNIST test, never a held-out set."""
     import json
 
-    try_recipe = _script("try-recipe")
+    try_recipe = load_script("try-recipe")
     out = tmp_path / "tried.safetensors"
     assert try_recipe.main(["--preset", "seed002", "--set", "epochs=1", "--set", "hidden=32", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
