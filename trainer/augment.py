@@ -16,6 +16,10 @@ reads such a 1 as a 7. So a share of the 1s in each batch get a flag drawn on: a
 top of the stroke going down to the left, at a random angle and length, as wide as the 1's own stroke
 (:func:`add_flags`). A 7's bar is long and level, a flag short and steep, and the network learns the
 difference.
+
+The same kind of stroke can curl the free end of 6s and 9s, as printed-style digits end (:func:`add_hooks`,
+``hook_p``). No level uses it yet: it reads many more pen-plotter-font 6s and 9s but a few fewer of the
+first development set's 6s, and was not kept (docs/recognition.md, the sixth session).
 """
 
 from __future__ import annotations
@@ -136,7 +140,8 @@ def augment(x: torch.Tensor, level: str | AugmentSettings | None, generator: tor
             labels: torch.Tensor | None = None) -> torch.Tensor:
     """Randomly distort a batch of digits ``[B, 28, 28]`` (pixels in [0, 1]); returns a new tensor.
 
-    ``labels`` (``[B]``) are needed only for the distortions that depend on the digit (flags on 1s, hooks on 6s and 9s).
+    ``labels`` (``[B]``) are needed only for the distortions that depend on the digit (flags on 1s,
+    hooks on 6s and 9s).
     """
     s = LEVELS[level] if isinstance(level, str) else level
     if s is None:
