@@ -64,6 +64,8 @@ THICK = 3.8
 # Strokes wider than this (in the 20x20 box, before redrawing) mean a digit drawn too small for its
 # pen: its gaps have closed up. The development drawn set stays below it with a margin.
 PEN_TOO_THICK = 6.0
+_ROWS = np.arange(FRAME, dtype=np.float64)[:, None]  # each pixel's row and column, for the centre of mass
+_COLS = np.arange(FRAME, dtype=np.float64)[None, :]
 
 
 class ImageError(ValueError):
@@ -163,7 +165,11 @@ def ink_map(image: np.ndarray) -> np.ndarray:
 
 def _paper(grey: np.ndarray) -> float:
     """The paper's grey level (0..1): the median of the border pixels."""
-    return float(np.median(_as_unit_float(np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]]))))
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    if border.dtype == np.uint8:  # the same median, sooner: sort the bytes, convert only the middle ones
+        middle = np.sort(border)[(border.size - 1) // 2 : border.size // 2 + 1]
+        return float(_as_unit_float(middle).mean())
+    return float(np.median(_as_unit_float(border)))
 
 
 def _ink_on(grey: np.ndarray, paper: float) -> np.ndarray:
@@ -185,7 +191,8 @@ def _inked_part(image: np.ndarray) -> np.ndarray:
     """
     a = np.asarray(image)
     if not (a.ndim == 2 and a.dtype == np.uint8 and a.size > 0):
-        return ink_map(image)
+        ink = ink_map(image)
+        return np.where(ink >= INK_THRESHOLD, ink, 0.0).astype(np.float32)
     paper = _paper(a)
     if paper >= 0.5:
         maybe_ink = a <= 255 * paper * (1 - INK_THRESHOLD) + 1
@@ -194,7 +201,9 @@ def _inked_part(image: np.ndarray) -> np.ndarray:
     rows, cols = np.flatnonzero(maybe_ink.any(axis=1)), np.flatnonzero(maybe_ink.any(axis=0))
     if rows.size == 0:
         return np.zeros((1, 1), np.float32)
-    return _ink_on(a[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], paper)
+    ink_of_level = _ink_on(np.arange(256, dtype=np.uint8), paper)  # the ink each of the 256 levels means
+    ink_of_level[ink_of_level < INK_THRESHOLD] = 0.0
+    return ink_of_level[a[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]]
 
 
 @dataclass(frozen=True)
@@ -217,7 +226,6 @@ def preprocess(image: np.ndarray | Image.Image) -> Preprocessed | None:
     if isinstance(image, Image.Image):
         image = image_to_array(image)
     ink = _inked_part(image)
-    ink = np.where(ink >= INK_THRESHOLD, ink, 0.0).astype(np.float32)
     rows = np.flatnonzero(ink.any(axis=1))
     cols = np.flatnonzero(ink.any(axis=0))
     if rows.size == 0:
@@ -230,14 +238,22 @@ def preprocess(image: np.ndarray | Image.Image) -> Preprocessed | None:
     frame = np.zeros((FRAME, FRAME), np.float32)
     top, left = (FRAME - new_h) // 2, (FRAME - new_w) // 2
     frame[top : top + new_h, left : left + new_w] = boxed
-    cy, cx = ndimage.center_of_mass(frame)
+    cy, cx = _centre_of_mass(frame)
     if not (np.isfinite(cy) and np.isfinite(cx)):
         return None
     dy, dx = int(round(CENTRE - cy)), int(round(CENTRE - cx))
     # Keep the whole digit inside the frame even when its mass is far off-centre (e.g. a "7").
-    dy = int(np.clip(dy, -top, FRAME - (top + new_h)))
-    dx = int(np.clip(dx, -left, FRAME - (left + new_w)))
-    return Preprocessed(np.roll(frame, (dy, dx), axis=(0, 1)), width, width > PEN_TOO_THICK)
+    top += min(max(dy, -top), FRAME - (top + new_h))
+    left += min(max(dx, -left), FRAME - (left + new_w))
+    frame = np.zeros((FRAME, FRAME), np.float32)
+    frame[top : top + new_h, left : left + new_w] = boxed
+    return Preprocessed(frame, width, width > PEN_TOO_THICK)
+
+
+def _centre_of_mass(frame: np.ndarray) -> tuple[float, float]:
+    """``scipy.ndimage.center_of_mass`` of a FRAME x FRAME image, the same sums without its overhead."""
+    mass = frame.sum()
+    return float((frame * _ROWS).sum() / mass), float((frame * _COLS).sum() / mass)
 
 
 def _fit_box(crop: np.ndarray) -> np.ndarray:
@@ -255,9 +271,19 @@ def _fit_box(crop: np.ndarray) -> np.ndarray:
 
 def stroke_width(ink: np.ndarray) -> float:
     """Mean stroke width in pixels: ink area over half the outline's length (the sum of the gradient)."""
-    gy, gx = np.gradient(np.pad(ink.astype(np.float32), 1))
-    outline = float(np.hypot(gx, gy).sum())
+    outline = float(np.hypot(*_gradient(np.pad(ink.astype(np.float32), 1))).sum())
     return 2.0 * float(ink.sum()) / outline if outline > 0 else 0.0
+
+
+def _gradient(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.gradient`` of a 2-D array at least 2x2 (central differences inside, one-sided at the edges),
+    the same numbers without its generality, which costs more than the sums themselves on a small array."""
+    gy, gx = np.empty_like(a), np.empty_like(a)
+    gy[1:-1] = (a[2:] - a[:-2]) / 2.0
+    gy[0], gy[-1] = a[1] - a[0], a[-1] - a[-2]
+    gx[:, 1:-1] = (a[:, 2:] - a[:, :-2]) / 2.0
+    gx[:, 0], gx[:, -1] = a[:, 1] - a[:, 0], a[:, -1] - a[:, -2]
+    return gy, gx
 
 
 class _Repen:
@@ -281,6 +307,11 @@ class _Repen:
         self.pad = max(3, int(np.ceil(0.25 * max(crop.shape))))  # the widest growth allowed, in pixels
 
     @cached_property
+    def padded(self) -> np.ndarray:
+        """The crop with a margin as wide as the widest growth allowed."""
+        return np.pad(self.crop, self.pad)
+
+    @cached_property
     def outside(self) -> np.ndarray:
         """How far each pixel (of the crop with a margin) is from the ink, for a wider pen.
 
@@ -296,8 +327,11 @@ class _Repen:
         """The strokes with a pen ``2 * radius`` pixels (of this crop) wider, or narrower if negative."""
         if radius > 0:
             radius = min(radius, self.pad - 1.0)
-            grown = np.clip(radius + 0.5 - self.outside, 0.0, 1.0).astype(np.float32)
-            out = np.maximum(grown, np.pad(self.crop, self.pad))
+            # Only the margin this pen reaches (distance below radius + 0.5) can gain ink: skip the rest.
+            m = self.pad - int(np.ceil(radius + 0.5))
+            h, w = self.outside.shape
+            grown = np.clip(radius + 0.5 - self.outside[m : h - m, m : w - m], 0.0, 1.0).astype(np.float32)
+            out = np.maximum(grown, self.padded[m : h - m, m : w - m])
         else:
             out = np.minimum(np.clip(self.inside + radius + 0.5, 0.0, 1.0).astype(np.float32), self.crop)
             if out.max() < 0.5:  # never erase the drawing: keep it as it was

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 from scipy import ndimage
 
 from mnist_draw.model.predict import predict
@@ -157,3 +157,37 @@ def test_a_digit_too_small_for_its_pen_is_flagged_and_never_read_as_sure():
     p = predict(shipped.model, big.pixels, shipped.temperature)[0]
     assert verdict(p.probabilities, big.pen_too_thick).sure and p.label == 3
     assert np.array_equal(big.pixels, to_mnist(_three(180, default_pen)))  # to_mnist is preprocess's pixels
+
+
+def test_the_fast_sums_are_the_library_functions_they_replace():
+    """Preprocessing runs per frame, so it computes a gradient, a median and a centre of mass itself
+    instead of calling numpy's and scipy's general ones: the numbers must be exactly theirs."""
+    from mnist_draw.preprocess import FRAME, _centre_of_mass, _gradient, _paper
+
+    rng = np.random.default_rng(3)
+    for shape in [(2, 2), (2, 9), (7, 3), (24, 22)]:
+        a = rng.random(shape, dtype=np.float32)
+        for mine, numpys in zip(_gradient(a), np.gradient(a)):
+            assert mine.dtype == numpys.dtype and np.array_equal(mine, numpys)
+    for side in (5, 6, 28, 281):  # odd and even border counts
+        grey = rng.integers(0, 256, (side, side + 1), dtype=np.uint8)
+        border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]]).astype(np.float32) / 255.0
+        assert _paper(grey) == float(np.median(border))
+    frame = np.zeros((FRAME, FRAME), np.float32)
+    frame[5:19, 8:13] = rng.random((14, 5), dtype=np.float32)
+    assert _centre_of_mass(frame) == ndimage.center_of_mass(frame)
+
+
+def test_an_eight_bit_canvas_reads_exactly_as_the_same_picture_in_floats():
+    """8-bit pictures (the canvas) take a shortcut: a table of the ink each grey level means, applied
+    to the ink's box only. It must give exactly what the general path gives for the same picture."""
+    rng = np.random.default_rng(4)
+    for paper, ink in [(0, 255), (255, 0), (230, 40), (30, 200)]:
+        im = Image.new("L", (280, 280), paper)
+        d = ImageDraw.Draw(im)
+        d.line([tuple(p) for p in rng.uniform(30, 250, (5, 2))], fill=ink, width=int(rng.integers(3, 30)))
+        noise = rng.integers(-3, 4, (280, 280))  # faint grey levels near the paper's, and blurred edges
+        blurred = np.asarray(im.filter(ImageFilter.GaussianBlur(1.5)), np.int16)
+        canvas = np.clip(blurred + noise, 0, 255).astype(np.uint8)
+        fast, general = to_mnist(canvas), to_mnist(canvas.astype(np.float32) / 255.0)
+        assert fast is not None and np.array_equal(fast, general)
