@@ -56,6 +56,7 @@ INK_THRESHOLD = 0.02  # ink below this (after removing the paper's colour) is no
 MAX_PIXELS = 40_000_000  # refuse bigger images before decoding them (a 20000x20000 PNG needs 1.6 GB)
 WORK_SIDE = 1024  # larger pictures are shrunk to this first: plenty for a 20x20 result
 REPEN_SIDE = 64  # a pen is redrawn on a copy of the crop this big (longer side): 3x the 20x20 box
+REPEN_MARGIN = 8  # most wider pens reach less far than this beyond the ink (pixels of that copy): no result depends on it
 # Stroke width after scaling into the 20x20 box, as :func:`stroke_width` measures it on MNIST's test
 # digits: 2nd percentile 1.73, median 2.31, 98th percentile 3.78 pixels. Outside [THIN, THICK] (about
 # one MNIST digit in 25) the pen is redrawn to the nearer limit; inside, nothing changes.
@@ -305,18 +306,20 @@ class _Repen:
             crop = small / small.max() if small.max() > 0 else small
         self.crop = crop
         self.pad = max(3, int(np.ceil(0.25 * max(crop.shape))))  # the widest growth allowed, in pixels
+        self._outside, self._margin = np.zeros(crop.shape), 0  # see outside(): none computed yet
 
-    @cached_property
-    def padded(self) -> np.ndarray:
-        """The crop with a margin as wide as the widest growth allowed."""
-        return np.pad(self.crop, self.pad)
+    def outside(self, margin: int) -> np.ndarray:
+        """How far each pixel of the crop with a ``margin`` around it is from the ink, for a wider pen.
 
-    @cached_property
-    def outside(self) -> np.ndarray:
-        """How far each pixel (of the crop with a margin) is from the ink, for a wider pen.
-
-        A hair-thin line shrinks to a faint one: faint pixels count as ink here."""
-        return ndimage.distance_transform_edt(~np.pad(self.crop >= 0.25, self.pad))
+        A hair-thin line shrinks to a faint one: faint pixels count as ink here. The distances do not
+        depend on the margin (the nearest ink is always in the crop), so they are computed once for a
+        margin most pens fit in (:data:`REPEN_MARGIN`), and once more, for the widest, if a pen needs more."""
+        if margin > self._margin:
+            self._margin = min(max(margin, REPEN_MARGIN), self.pad) if self._margin == 0 else self.pad
+            self._outside = ndimage.distance_transform_edt(~np.pad(self.crop >= 0.25, self._margin))
+        cut = self._margin - margin
+        h, w = self._outside.shape
+        return self._outside[cut : h - cut, cut : w - cut]
 
     @cached_property
     def inside(self) -> np.ndarray:
@@ -327,11 +330,9 @@ class _Repen:
         """The strokes with a pen ``2 * radius`` pixels (of this crop) wider, or narrower if negative."""
         if radius > 0:
             radius = min(radius, self.pad - 1.0)
-            # Only the margin this pen reaches (distance below radius + 0.5) can gain ink: skip the rest.
-            m = self.pad - int(np.ceil(radius + 0.5))
-            h, w = self.outside.shape
-            grown = np.clip(radius + 0.5 - self.outside[m : h - m, m : w - m], 0.0, 1.0).astype(np.float32)
-            out = np.maximum(grown, self.padded[m : h - m, m : w - m])
+            margin = int(np.ceil(radius + 0.5))  # only pixels this near the ink (below radius + 0.5) gain ink
+            grown = np.clip(radius + 0.5 - self.outside(margin), 0.0, 1.0).astype(np.float32)
+            out = np.maximum(grown, np.pad(self.crop, margin))
         else:
             out = np.minimum(np.clip(self.inside + radius + 0.5, 0.0, 1.0).astype(np.float32), self.crop)
             if out.max() < 0.5:  # never erase the drawing: keep it as it was

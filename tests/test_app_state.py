@@ -23,6 +23,8 @@ from mnist_draw.gui.tasks.control import TaskControl
 from mnist_draw.gui.tasks.mistakes import find_mistakes
 from mnist_draw.gui.tasks.reading import LiveReader
 from mnist_draw.gui.tasks.training import run_training
+from mnist_draw.model.network import model_from_state
+from mnist_draw.model.predict import predict, temperature_of
 from mnist_draw.trainer.loop import EpochEvent
 
 
@@ -184,6 +186,9 @@ def test_the_reader_reads_pictures_with_the_newest_model(shipped, mnist):
     [guess] = reader({"image": (3, picture)}, control)
     assert guess.serial == 3 and guess.label == int(mnist.test_y[0]) and guess.model is shipped
     assert abs(sum(guess.probabilities) - 1) < 1e-5 and len(guess.hidden) == len(shipped.recipe.hidden)
+    whole = model_from_state(shipped.recipe, shipped.state)  # the reader's quick way reads as the whole network
+    dense = predict(whole, guess.pixels, temperature_of(shipped.metadata))[0].probabilities
+    assert max(abs(a - b) for a, b in zip(guess.probabilities, dense)) < 1e-5
     problem, again = reader({"model": "/nowhere/model.safetensors"}, control)
     assert "no such model file" in problem.message and again.model is shipped  # the old model stays
     [empty] = reader({"image": (4, None)}, control)

@@ -2,6 +2,7 @@
 
 import json
 import pickle
+from pathlib import Path
 
 import pytest
 import torch
@@ -204,3 +205,30 @@ def test_a_model_trained_on_cuda_is_saved_for_any_device_and_loads_on_the_cpu(tm
     assert {p.device.type for p in loaded.model.parameters()} == {"cpu"}
     for (name, a), b in zip(model.state_dict().items(), loaded.model.state_dict().values()):
         assert torch.equal(a.cpu(), b), name
+
+
+def test_one_picture_reads_as_the_whole_network_does(mnist):
+    """The live drawing is read by OnePicture, which skips the weights of zero inputs: every output and
+    hidden activation must be the network's (up to float rounding), for the shipped model on drawings
+    and MNIST digits, and for other activations and scalings, whose layers are not sparse."""
+    from mnist_draw.model.network import OnePicture
+    from mnist_draw.paths import default_model_path
+    from mnist_draw.preprocess import load_image, to_mnist
+
+    drawn = sorted((Path(__file__).parent / "data" / "drawn").glob("*/*.png"))[::40]
+    pictures = [torch.from_numpy(to_mnist(load_image(f))) for f in drawn]
+    pictures += [mnist.test_x[i].float() / 255 for i in range(20)]
+    models = [load_model(default_model_path()).model]
+    for i, (activation, scaling) in enumerate([("tanh", "unit"), ("sigmoid", "standard"), ("relu", "unit")]):
+        models.append(build_model(Recipe(hidden=(64, 32), activation=activation, scaling=scaling), seed=i))
+    for model in models:
+        model.eval()
+        quick = OnePicture(model)
+        with torch.inference_mode():
+            for x in pictures:
+                logits, hidden = model.forward_with_hidden(x[None])
+                quick_logits, quick_hidden = quick.forward_with_hidden(x)
+                assert quick_logits.shape == (1, 10) and torch.allclose(quick_logits, logits, atol=1e-4, rtol=1e-4)
+                assert len(quick_hidden) == len(hidden)
+                for mine, theirs in zip(quick_hidden, hidden):
+                    assert mine.shape == theirs.shape and torch.allclose(mine, theirs, atol=1e-4, rtol=1e-4)

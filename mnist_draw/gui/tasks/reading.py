@@ -4,7 +4,8 @@ This runs in the classifier's thread, never in the GUI thread. The window posts 
 at most once per screen frame; a newer picture replaces one still waiting, so the reader always reads
 the latest drawing and never falls behind, however fast the user draws. A picture is shrunk (by the
 ``prepare`` function the window gives, which knows the picture's type), brought into MNIST's form
-(:func:`mnist_draw.preprocess.to_mnist`) and read by the network on the CPU.
+(:func:`mnist_draw.preprocess.to_mnist`) and read by the network on the CPU, in the way made quick for one
+picture at a time (:class:`mnist_draw.model.network.OnePicture`).
 
 The network here is the reader's own, built from a :class:`~mnist_draw.gui.state.live.LiveModel`: a file
 to load, or weights from a training run. A new model is read with the current picture at once.
@@ -51,11 +52,11 @@ class LiveReader:
 
     def _use(self, model: LiveModel | str) -> LiveModel | ModelProblem:
         from mnist_draw.model.files import ModelFileError
-        from mnist_draw.model.network import model_from_state
+        from mnist_draw.model.network import OnePicture, model_from_state
 
         try:
             live = live_model_from_file(model) if isinstance(model, str) else model
-            self._net = model_from_state(live.recipe, live.state)
+            self._net = OnePicture(model_from_state(live.recipe, live.state))
         except ModelFileError as exc:
             return ModelProblem(str(model), str(exc))
         self._live = live
@@ -76,7 +77,7 @@ class LiveReader:
         from mnist_draw.verdict import verdict
 
         with torch.inference_mode():  # one pass gives the outputs and what every hidden layer made of it
-            logits, hidden = self._net.forward_with_hidden(torch.as_tensor(pixels[None], dtype=torch.float32))
+            logits, hidden = self._net.forward_with_hidden(torch.as_tensor(pixels))
             p = probabilities(logits, temperature_of(self._live.metadata))[0].tolist()
         v = verdict(p, self._seen.pen_too_thick)
         return Guess(pixels, v.label, v.confidence, tuple(p), self._live, self._serial,
