@@ -219,8 +219,10 @@ def test_one_picture_reads_as_the_whole_network_does(mnist):
     pictures = [torch.from_numpy(to_mnist(load_image(f))) for f in drawn]
     pictures += [mnist.test_x[i].float() / 255 for i in range(20)]
     models = [load_model(default_model_path()).model]
-    for i, (activation, scaling) in enumerate([("tanh", "unit"), ("sigmoid", "standard"), ("relu", "unit")]):
-        models.append(build_model(Recipe(hidden=(64, 32), activation=activation, scaling=scaling), seed=i))
+    others = [((64, 32), "tanh", "unit"), ((64, 32), "sigmoid", "standard"), ((64, 32), "relu", "unit"),
+              ((), "none", "standard")]  # the last: no hidden layer at all
+    for i, (hidden, activation, scaling) in enumerate(others):
+        models.append(build_model(Recipe(hidden=hidden, activation=activation, scaling=scaling), seed=i))
     for model in models:
         model.eval()
         quick = OnePicture(model)
