@@ -56,7 +56,7 @@ INK_THRESHOLD = 0.02  # ink below this (after removing the paper's colour) is no
 MAX_PIXELS = 40_000_000  # refuse bigger images before decoding them (a 20000x20000 PNG needs 1.6 GB)
 WORK_SIDE = 1024  # larger pictures are shrunk to this first: plenty for a 20x20 result
 REPEN_SIDE = 64  # a pen is redrawn on a copy of the crop this big (longer side): 3x the 20x20 box
-REPEN_MARGIN = 8  # most wider pens reach less far than this beyond the ink (pixels of that copy): no result depends on it
+REPEN_MARGIN = 8  # most wider pens reach less far beyond the ink (pixels of that copy); no result depends on it
 # Stroke width after scaling into the 20x20 box, as :func:`stroke_width` measures it on MNIST's test
 # digits: 2nd percentile 1.73, median 2.31, 98th percentile 3.78 pixels. Outside [THIN, THICK] (about
 # one MNIST digit in 25) the pen is redrawn to the nearer limit; inside, nothing changes.
@@ -310,7 +310,8 @@ class _Repen:
             crop = small / small.max() if small.max() > 0 else small
         self.crop = crop
         self.pad = max(3, int(np.ceil(0.25 * max(crop.shape))))  # the widest growth allowed, in pixels
-        self._outside, self._margin = np.zeros(crop.shape), 0  # see outside(): none computed yet
+        self._outside: np.ndarray | None = None  # see outside(): computed when a wider pen is first tried
+        self._margin = 0
 
     def outside(self, margin: int) -> np.ndarray:
         """How far each pixel of the crop with a ``margin`` around it is from the ink, for a wider pen.
@@ -318,8 +319,8 @@ class _Repen:
         A hair-thin line shrinks to a faint one: faint pixels count as ink here. The distances do not
         depend on the margin (the nearest ink is always in the crop), so they are computed once for a
         margin most pens fit in (:data:`REPEN_MARGIN`), and once more, for the widest, if a pen needs more."""
-        if margin > self._margin:
-            self._margin = min(max(margin, REPEN_MARGIN), self.pad) if self._margin == 0 else self.pad
+        if self._outside is None or margin > self._margin:
+            self._margin = min(max(margin, REPEN_MARGIN), self.pad) if self._outside is None else self.pad
             self._outside = ndimage.distance_transform_edt(~np.pad(self.crop >= 0.25, self._margin))
         cut = self._margin - margin
         h, w = self._outside.shape

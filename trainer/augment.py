@@ -186,27 +186,28 @@ def add_curls(x: torch.Tensor, labels: torch.Tensor, p: float, generator: torch.
     in MNIST's frame (centring its mass puts the tail's end at the frame's bottom edge), so 9s get the
     straight hook back up to the left of :func:`add_hooks`.
     """
-    x = _add_curls(x, labels == 6, p, generator, at_top=True)
+    x = _curl_tops(x, labels == 6, p, generator)
     return add_end_strokes(x, labels == 9, p, generator, at_top=False, to_right=False, angle_deg=HOOK_ANGLE_DEG,
                            length=HOOK_LENGTH)
 
 
-def _add_curls(x: torch.Tensor, which: torch.Tensor, p: float, generator: torch.Generator, at_top: bool) -> torch.Tensor:
-    ends = _chosen_ends(x, which, p, generator, at_top)
+def _curl_tops(x: torch.Tensor, which: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
+    """Curl the top end of a share ``p`` of the digits ``which`` over to the right (see :func:`add_curls`)."""
+    ends = _chosen_ends(x, which, p, generator, at_top=True)
     if ends is None:
         return x
     k, (h, w), dev = ends.idx.numel(), ends.digits.shape[1:], x.device
     # The way the stroke arrives: from the ink centroid of the rows CURL_INSIDE inside the end, to the end.
     rows = torch.arange(h, device=dev, dtype=torch.float32).view(1, h, 1)
-    inside = (rows - ends.y0.view(k, 1, 1)) * (1 if at_top else -1)
+    inside = rows - ends.y0.view(k, 1, 1)
     band = ends.digits * ((inside >= CURL_INSIDE[0]) & (inside <= CURL_INSIDE[1]))
     mass = band.sum(dim=(1, 2))
     cols = torch.arange(w, device=dev, dtype=torch.float32).view(1, 1, w)
     cx = (band * cols).sum(dim=(1, 2)) / mass.clamp_min(1e-6)
     cy = (band * rows).sum(dim=(1, 2)) / mass.clamp_min(1e-6)
-    straight = torch.full_like(cx, -math.pi / 2 if at_top else math.pi / 2)  # up from a top, down from a bottom
+    straight = torch.full_like(cx, -math.pi / 2)  # up, where no ink lies just below the top
     heading = torch.where(mass > 0, torch.atan2(ends.y0 - cy, ends.x0 - cx), straight)
-    # Turning by a growing angle (x right, y down): up turns towards the right (down would turn left).
+    # Turning by a growing angle (x right, y down): up turns towards the right.
     turn = _uniform(k, *CURL_TURN_DEG, generator, dev) * (math.pi / 180)
     step = _uniform(k, *CURL_LENGTH, generator, dev) * ends.height / CURL_STEPS
     angles = [heading + turn * (j + 0.5) / CURL_STEPS for j in range(CURL_STEPS)]
