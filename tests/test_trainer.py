@@ -454,17 +454,3 @@ def test_no_trainer_module_imports_qt():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == ""
 
-
-def test_curls_bend_the_top_of_sixes_over_to_the_right_and_nines_get_hooks(mnist, monkeypatch):
-    from mnist_draw.trainer import augment as aug
-
-    x, y, curled = _end_strokes(mnist, "add_curls", (6, 9))
-    monkeypatch.setattr(aug, "CURL_TURN_DEG", (0.0, 0.0))  # the same strokes, going straight on
-    straight = aug.add_curls(x, y, 1.0, torch.Generator().manual_seed(0))
-    for before, bent, unbent in zip(x[y == 6][:40], curled[y == 6][:40], straight[y == 6][:40]):
-        row, col, middle, _ = _added(before, bent, at_top=True)
-        assert row < middle and col > _added(before, unbent, at_top=True)[1]  # at the top, bent to the right
-        assert 3 < (bent - before).sum() < 60  # a short stroke, not a bar across the digit
-    for before, after in zip(x[y == 9][:40], curled[y == 9][:40]):  # 9s: the hook of add_hooks
-        row, col, middle, end_x = _added(before, after, at_top=False)
-        assert row > middle and col < end_x

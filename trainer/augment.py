@@ -18,9 +18,9 @@ top of the stroke going down to the left, at a random angle and length, as wide 
 difference.
 
 The same kind of stroke can hook the free end of 6s and 9s, as printed-style digits end (:func:`add_hooks`,
-``hook_p``), and a chain of them can curl a 6's top over smoothly instead (:func:`add_curls`, ``curl_p``).
-No level uses either yet: hooks read many more pen-plotter-font 6s and 9s but a few fewer of the first
-development set's 6s, and were not kept (docs/recognition.md, the sixth and seventh sessions).
+``hook_p``). No level uses it yet: it reads many more pen-plotter-font 6s and 9s but a few fewer of the
+first development set's 6s, and was not kept (docs/recognition.md, the sixth and seventh sessions; curls
+that bend a 6's top over smoothly did worse on both development sets and were removed again).
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ class AugmentSettings:
     elastic_sigma_px: float = 4.0  # smoothness of the elastic displacement field
     flag_ones_p: float = 0.0  # share of the 1s that get a flag (needs the labels)
     hook_p: float = 0.0  # share of the 6s and 9s whose free end gets a hook (needs the labels)
-    curl_p: float = 0.0  # share of the 6s whose top gets a curl, and of the 9s a hook (needs the labels)
 
 
 LEVELS = {
@@ -57,10 +56,6 @@ LEVELS = {
 
 HOOK_ANGLE_DEG = (10.0, 50.0)  # how steeply a hook leaves the end of a 6 or 9, off the horizontal
 HOOK_LENGTH = (0.15, 0.35)  # a hook's length, as a share of the digit's height
-CURL_TURN_DEG = (60.0, 120.0)  # how far a curl turns from the way the stroke arrived at its end
-CURL_LENGTH = (0.25, 0.45)  # a curl's length, as a share of the digit's height
-CURL_INSIDE = (2, 5)  # rows inside the end whose ink tells which way the stroke arrived
-CURL_STEPS = 6  # short strokes a curl is drawn with
 
 
 def _uniform(n: int, lo: float, hi: float, g: torch.Generator, device: torch.device) -> torch.Tensor:
@@ -85,7 +80,7 @@ def add_flags(x: torch.Tensor, labels: torch.Tensor, p: float, generator: torch.
 
 
 def add_hooks(x: torch.Tensor, labels: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
-    """Curl the free end of a share ``p`` of the 6s and 9s in a batch ``[B, 28, 28]``; returns a new tensor.
+    """Hook the free end of a share ``p`` of the 6s and 9s in a batch ``[B, 28, 28]``; returns a new tensor.
 
     Many printed-style 6s end their top in a hook to the right, and many 9s end their tail in a curl
     to the left; MNIST's 6s and 9s mostly end straight. A 6 gets a short stroke from its top going
@@ -95,63 +90,6 @@ def add_hooks(x: torch.Tensor, labels: torch.Tensor, p: float, generator: torch.
     hooks = dict(p=p, generator=generator, angle_deg=HOOK_ANGLE_DEG, length=HOOK_LENGTH)
     x = add_end_strokes(x, labels == 6, at_top=True, to_right=True, **hooks)
     return add_end_strokes(x, labels == 9, at_top=False, to_right=False, **hooks)
-
-
-@dataclass
-class _Ends:
-    """The free ends of some digits of a batch, where an end stroke starts (see :func:`_chosen_ends`)."""
-
-    idx: torch.Tensor  # [k] which digits of the batch
-    digits: torch.Tensor  # [k, h, w] their pixels
-    x0: torch.Tensor  # [k] the end: the ink-weighted middle of the top (or bottom) row with ink
-    y0: torch.Tensor
-    height: torch.Tensor  # [k] the digit's height in rows
-    width: torch.Tensor  # [k] its mean stroke width (ink per row)
-    has_ink: torch.Tensor  # [k]
-
-
-def _chosen_ends(x: torch.Tensor, which: torch.Tensor, p: float, generator: torch.Generator,
-                 at_top: bool) -> _Ends | None:
-    """Pick a share ``p`` of the digits ``which`` and find their top (or bottom) end; None if none picked."""
-    b, h, w = x.shape
-    dev = x.device
-    idx = (which & (torch.rand(b, generator=generator, device=dev) < p)).nonzero().squeeze(1)
-    k = idx.numel()
-    if k == 0:
-        return None
-    digits = x[idx]
-    rows = (digits > 0.5).any(dim=2)  # [k, h]: which rows have ink
-    top = rows.float().argmax(dim=1)  # the first row with ink
-    bottom = h - 1 - rows.flip(1).float().argmax(dim=1)
-    height = (bottom - top + 1).float()
-    end = top if at_top else bottom
-    end_row = digits[torch.arange(k, device=dev), end]  # [k, w]
-    cols = torch.arange(w, device=dev, dtype=torch.float32)
-    x0 = (end_row * cols).sum(1) / end_row.sum(1).clamp_min(1e-6)
-    width = (digits.sum(dim=(1, 2)) / height).clamp(1.0, 4.0)
-    return _Ends(idx, digits, x0, end.float(), height, width, rows.any(dim=1))
-
-
-def _draw_strokes(x: torch.Tensor, ends: _Ends, steps: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
-    """``x`` with a chain of strokes drawn on the chosen digits from their end, each stroke one of ``steps``
-    (an ``(dx, dy)`` pair of ``[k]`` tensors), as wide as each digit's strokes, anti-aliased from each
-    pixel's distance to the chain."""
-    k, h, w = ends.digits.shape
-    cols = torch.arange(w, device=x.device, dtype=torch.float32)
-    yy, xx = torch.meshgrid(cols[:h], cols, indexing="ij")
-    distance, ax, ay = None, ends.x0, ends.y0
-    for dx, dy in steps:
-        px, py = xx - ax.view(k, 1, 1), yy - ay.view(k, 1, 1)
-        dx, dy = dx.view(k, 1, 1), dy.view(k, 1, 1)
-        t = ((px * dx + py * dy) / (dx * dx + dy * dy).clamp_min(1e-6)).clamp(0, 1)
-        d = torch.hypot(px - t * dx, py - t * dy)
-        distance = d if distance is None else torch.minimum(distance, d)
-        ax, ay = ax + dx.view(k), ay + dy.view(k)
-    stroke = (ends.width.view(k, 1, 1) / 2 + 0.5 - distance).clamp(0, 1)
-    stroke = stroke * ends.has_ink.view(k, 1, 1)  # a blank digit (never in MNIST) stays blank
-    out = x.clone()
-    out[ends.idx] = torch.maximum(ends.digits, stroke)
-    return out
 
 
 def add_end_strokes(x: torch.Tensor, which: torch.Tensor, p: float, generator: torch.Generator, *, at_top: bool,
@@ -164,54 +102,39 @@ def add_end_strokes(x: torch.Tensor, which: torch.Tensor, p: float, generator: t
     digit's height). Its width is the digit's mean width (ink per row). It is drawn anti-aliased from
     each pixel's distance to the line.
     """
-    ends = _chosen_ends(x, which, p, generator, at_top)
-    if ends is None:
+    b, h, w = x.shape
+    dev = x.device
+    idx = (which & (torch.rand(b, generator=generator, device=dev) < p)).nonzero().squeeze(1)
+    k = idx.numel()
+    if k == 0:
         return x
-    k, dev = ends.idx.numel(), x.device
+    digits = x[idx]
+    rows = (digits > 0.5).any(dim=2)  # [k, h]: which rows have ink
+    has_ink = rows.any(dim=1)
+    top = rows.float().argmax(dim=1)  # the first row with ink
+    bottom = h - 1 - rows.flip(1).float().argmax(dim=1)
+    height = (bottom - top + 1).float()
+    end = top if at_top else bottom
+    end_row = digits[torch.arange(k, device=dev), end]  # [k, w]
+    cols = torch.arange(w, device=dev, dtype=torch.float32)
+    x0 = (end_row * cols).sum(1) / end_row.sum(1).clamp_min(1e-6)
+    y0 = end.float()
+    width = (digits.sum(dim=(1, 2)) / height).clamp(1.0, 4.0)
     angle = _uniform(k, *angle_deg, generator, dev) * (math.pi / 180)
-    size = _uniform(k, *length, generator, dev) * ends.height
+    size = _uniform(k, *length, generator, dev) * height
     dx = size * torch.cos(angle) * (1 if to_right else -1)
     dy = size * torch.sin(angle) * (1 if at_top else -1)
-    return _draw_strokes(x, ends, [(dx, dy)])
-
-
-def add_curls(x: torch.Tensor, labels: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
-    """Curl the top of a share ``p`` of the 6s, and hook the tail of as many 9s; returns a new tensor.
-
-    A printed-style 6 ends its top in a curl: the stroke goes on from where it ends and bends over to
-    the right. Unlike a straight hook, which leaves the end at a corner (and can make a 6's top look
-    like a 5's bar), a curl sets off the way the stroke arrives at its end (from the ink a few rows
-    inside to the end) and turns steadily, by an angle in CURL_TURN_DEG over a length in CURL_LENGTH
-    (shares of the digit's height), drawn as a chain of short strokes. A 9's tail cannot curl on
-    in MNIST's frame (centring its mass puts the tail's end at the frame's bottom edge), so 9s get the
-    straight hook back up to the left of :func:`add_hooks`.
-    """
-    x = _curl_tops(x, labels == 6, p, generator)
-    return add_end_strokes(x, labels == 9, p, generator, at_top=False, to_right=False, angle_deg=HOOK_ANGLE_DEG,
-                           length=HOOK_LENGTH)
-
-
-def _curl_tops(x: torch.Tensor, which: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
-    """Curl the top end of a share ``p`` of the digits ``which`` over to the right (see :func:`add_curls`)."""
-    ends = _chosen_ends(x, which, p, generator, at_top=True)
-    if ends is None:
-        return x
-    k, (h, w), dev = ends.idx.numel(), ends.digits.shape[1:], x.device
-    # The way the stroke arrives: from the ink centroid of the rows CURL_INSIDE inside the end, to the end.
-    rows = torch.arange(h, device=dev, dtype=torch.float32).view(1, h, 1)
-    inside = rows - ends.y0.view(k, 1, 1)
-    band = ends.digits * ((inside >= CURL_INSIDE[0]) & (inside <= CURL_INSIDE[1]))
-    mass = band.sum(dim=(1, 2))
-    cols = torch.arange(w, device=dev, dtype=torch.float32).view(1, 1, w)
-    cx = (band * cols).sum(dim=(1, 2)) / mass.clamp_min(1e-6)
-    cy = (band * rows).sum(dim=(1, 2)) / mass.clamp_min(1e-6)
-    straight = torch.full_like(cx, -math.pi / 2)  # up, where no ink lies just below the top
-    heading = torch.where(mass > 0, torch.atan2(ends.y0 - cy, ends.x0 - cx), straight)
-    # Turning by a growing angle (x right, y down): up turns towards the right.
-    turn = _uniform(k, *CURL_TURN_DEG, generator, dev) * (math.pi / 180)
-    step = _uniform(k, *CURL_LENGTH, generator, dev) * ends.height / CURL_STEPS
-    angles = [heading + turn * (j + 0.5) / CURL_STEPS for j in range(CURL_STEPS)]
-    return _draw_strokes(x, ends, [(step * torch.cos(a), step * torch.sin(a)) for a in angles])
+    yy, xx = torch.meshgrid(cols[:h], cols, indexing="ij")
+    px = xx - x0.view(k, 1, 1)
+    py = yy - y0.view(k, 1, 1)
+    dx, dy = dx.view(k, 1, 1), dy.view(k, 1, 1)
+    t = ((px * dx + py * dy) / (dx * dx + dy * dy).clamp_min(1e-6)).clamp(0, 1)
+    distance = torch.hypot(px - t * dx, py - t * dy)
+    stroke = (width.view(k, 1, 1) / 2 + 0.5 - distance).clamp(0, 1)
+    stroke = stroke * has_ink.view(k, 1, 1)  # a blank digit (never in MNIST) stays blank
+    out = x.clone()
+    out[idx] = torch.maximum(digits, stroke)
+    return out
 
 
 def augment(x: torch.Tensor, level: str | AugmentSettings | None, generator: torch.Generator,
@@ -228,8 +151,6 @@ def augment(x: torch.Tensor, level: str | AugmentSettings | None, generator: tor
         x = add_flags(x, labels, s.flag_ones_p, generator)
     if s.hook_p > 0 and labels is not None:
         x = add_hooks(x, labels, s.hook_p, generator)
-    if s.curl_p > 0 and labels is not None:
-        x = add_curls(x, labels, s.curl_p, generator)
     b, h, w = x.shape
     dev = x.device
     img = x.unsqueeze(1)

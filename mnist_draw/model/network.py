@@ -83,17 +83,18 @@ class OnePicture:
         the outputs ``[1, 10]`` and every hidden layer's activations ``[1, units]``."""
         x = pixels.reshape(-1).to(torch.float32)
         hidden = []
-        for i, (weights_t, bias) in enumerate(zip(self._weights_t, self._biases)):
-            used = torch.nonzero(x).squeeze(1)
-            if 2 * used.numel() < x.numel():
-                y = torch.addmv(bias, weights_t.index_select(0, used).t(), x.index_select(0, used))
-            else:
-                y = torch.addmv(bias, weights_t.t(), x)
-            if i == len(self._biases) - 1:
-                return y[None], hidden
-            x = self._act(y)
+        for layer in range(len(self._biases) - 1):
+            x = self._act(self._layer(layer, x))
             hidden.append(x[None])
-        raise AssertionError("unreachable: a network has an output layer")
+        return self._layer(-1, x)[None], hidden
+
+    def _layer(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        """Layer ``i``'s outputs for the inputs ``x``, from the weights of its non-zero inputs."""
+        weights_t, bias = self._weights_t[i], self._biases[i]
+        used = torch.nonzero(x).squeeze(1)
+        if 2 * used.numel() < x.numel():
+            return torch.addmv(bias, weights_t.index_select(0, used).t(), x.index_select(0, used))
+        return torch.addmv(bias, weights_t.t(), x)
 
 
 def build_model(recipe: Recipe, seed: int | None = None) -> MLP:
