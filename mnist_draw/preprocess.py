@@ -199,9 +199,10 @@ def _inked_part(image: np.ndarray) -> np.ndarray:
         maybe_ink = a <= 255 * paper * (1 - INK_THRESHOLD) + 1
     else:
         maybe_ink = a >= 255 * (paper + INK_THRESHOLD * (1 - paper)) - 1
-    rows, cols = np.flatnonzero(maybe_ink.any(axis=1)), np.flatnonzero(maybe_ink.any(axis=0))
+    rows = np.flatnonzero(maybe_ink.any(axis=1))
     if rows.size == 0:
         return np.zeros((1, 1), np.float32)
+    cols = np.flatnonzero(maybe_ink[rows[0] : rows[-1] + 1].any(axis=0))  # only the rows with ink
     ink_of_level = _ink_on(np.arange(256, dtype=np.uint8), paper)  # the ink each of the 256 levels means
     ink_of_level[ink_of_level < INK_THRESHOLD] = 0.0
     return ink_of_level[a[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]]
@@ -291,6 +292,13 @@ def _gradient(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return gy, gx
 
 
+def _framed(a: np.ndarray, width: int, value: bool) -> np.ndarray:
+    """``np.pad(a, width, constant_values=value)`` for a 2-D boolean array, without its overhead."""
+    out = np.full((a.shape[0] + 2 * width, a.shape[1] + 2 * width), value)
+    out[width : width + a.shape[0], width : width + a.shape[1]] = a
+    return out
+
+
 class _Repen:
     """Redraw a cropped digit's strokes with a wider or narrower round pen.
 
@@ -321,7 +329,7 @@ class _Repen:
         margin most pens fit in (:data:`REPEN_MARGIN`), and once more, for the widest, if a pen needs more."""
         if self._outside is None or margin > self._margin:
             self._margin = min(max(margin, REPEN_MARGIN), self.pad) if self._outside is None else self.pad
-            self._outside = ndimage.distance_transform_edt(~np.pad(self.crop >= 0.25, self._margin))
+            self._outside = ndimage.distance_transform_edt(_framed(self.crop < 0.25, self._margin, True))
         cut = self._margin - margin
         h, w = self._outside.shape
         return self._outside[cut : h - cut, cut : w - cut]
@@ -329,15 +337,16 @@ class _Repen:
     @cached_property
     def inside(self) -> np.ndarray:
         """How deep inside the ink each pixel of the crop is, for a narrower pen."""
-        return ndimage.distance_transform_edt(np.pad(self.crop >= 0.5, 1))[1:-1, 1:-1]
+        return ndimage.distance_transform_edt(_framed(self.crop >= 0.5, 1, False))[1:-1, 1:-1]
 
     def __call__(self, radius: float) -> np.ndarray:
         """The strokes with a pen ``2 * radius`` pixels (of this crop) wider, or narrower if negative."""
         if radius > 0:
             radius = min(radius, self.pad - 1.0)
             margin = int(np.ceil(radius + 0.5))  # only pixels this near the ink (below radius + 0.5) gain ink
-            grown = np.clip(radius + 0.5 - self.outside(margin), 0.0, 1.0).astype(np.float32)
-            out = np.maximum(grown, np.pad(self.crop, margin))
+            out = np.clip(radius + 0.5 - self.outside(margin), 0.0, 1.0).astype(np.float32)
+            inner = out[margin:-margin, margin:-margin]  # where the crop lies: the old ink stays
+            np.maximum(inner, self.crop, out=inner)
         else:
             out = np.minimum(np.clip(self.inside + radius + 0.5, 0.0, 1.0).astype(np.float32), self.crop)
             if out.max() < 0.5:  # never erase the drawing: keep it as it was

@@ -161,8 +161,8 @@ def test_a_digit_too_small_for_its_pen_is_flagged_and_never_read_as_sure():
 
 def test_the_fast_sums_are_the_library_functions_they_replace():
     """Preprocessing runs per frame, so it computes a gradient, a median and a centre of mass itself
-    instead of calling numpy's and scipy's general ones: the numbers must be exactly theirs."""
-    from mnist_draw.preprocess import FRAME, _centre_of_mass, _gradient, _paper
+    instead of calling numpy's and scipy's general ones (a padding too): the numbers must be exactly theirs."""
+    from mnist_draw.preprocess import FRAME, _centre_of_mass, _framed, _gradient, _paper
 
     rng = np.random.default_rng(3)
     for shape in [(2, 2), (2, 9), (7, 3), (24, 22)]:
@@ -176,6 +176,9 @@ def test_the_fast_sums_are_the_library_functions_they_replace():
     frame = np.zeros((FRAME, FRAME), np.float32)
     frame[5:19, 8:13] = rng.random((14, 5), dtype=np.float32)
     assert _centre_of_mass(frame) == ndimage.center_of_mass(frame)
+    ink = rng.random((9, 4)) < 0.5
+    for width, value in ((1, False), (3, True)):
+        assert np.array_equal(_framed(ink, width, value), np.pad(ink, width, constant_values=value))
 
 
 def test_an_eight_bit_canvas_reads_exactly_as_the_same_picture_in_floats():

@@ -10,6 +10,7 @@ Weights cross threads as a ``state_dict`` copied to the CPU (:func:`copy_state`)
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -62,6 +63,8 @@ class OnePicture:
     and after a ReLU most hidden units of a layer are zero for any one picture. A weight that
     multiplies a zero adds nothing, so each layer here reads only the weights of its inputs that are
     not zero (rows of the transposed matrix, which lie together in memory): several times fewer bytes.
+    It sums those rows, each times its input, in place (PyTorch's ``embedding_bag``, made for a few
+    looked-up rows weighted and summed), instead of copying them into a smaller matrix first.
     The input scaling would turn the empty background into non-zero values, so it is folded into the
     first layer once, W (x - mean) / std + b = (W / std) x + (b - W mean / std), and the pixels go in
     as they are. The outputs are the network's up to float rounding (the same sums in another order);
@@ -77,6 +80,7 @@ class OnePicture:
         self._weights_t = [w.t().contiguous() for w in weights]  # [inputs, outputs]
         self._biases = biases
         self._act = model._act
+        self._one_bag = torch.zeros(1, dtype=torch.long)  # embedding_bag's offsets: all inputs in one bag
 
     def forward_with_hidden(self, pixels: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Like :meth:`MLP.forward_with_hidden` for one picture (28x28 or 784 pixels in [0, 1]):
@@ -91,9 +95,10 @@ class OnePicture:
     def _layer(self, i: int, x: torch.Tensor) -> torch.Tensor:
         """Layer ``i``'s outputs for the inputs ``x``, from the weights of its non-zero inputs."""
         weights_t, bias = self._weights_t[i], self._biases[i]
-        used = torch.nonzero(x).squeeze(1)
-        if 2 * used.numel() < x.numel():
-            return torch.addmv(bias, weights_t.index_select(0, used).t(), x.index_select(0, used))
+        used = torch.from_numpy(np.flatnonzero(x.numpy()))
+        if 2 * used.numel() < x.numel():  # the used rows, each times its input, summed: an "embedding bag"
+            return F.embedding_bag(used, weights_t, self._one_bag, mode="sum",
+                                   per_sample_weights=x.index_select(0, used))[0] + bias
         return torch.addmv(bias, weights_t.t(), x)
 
 
