@@ -248,3 +248,26 @@ def test_a_recipe_change_is_tried_on_the_validation_split_and_the_development_se
     assert tried.temperature == figures["temperature"] != 1.0
     assert try_recipe.main(["--set", "colour=red"]) == 2
     assert capsys.readouterr().err.startswith("try-recipe: error: --set takes FIELD=VALUE")
+
+
+def test_a_set_script_makes_the_repo_set_again_or_a_fresh_sample_with_another_seed(tmp_path, capsys):
+    """The sets are seeded: the default seed makes the committed drawings again (the same pixels), and
+    ``--seed`` draws a fresh sample of the same kind, for checking that a difference between two models
+    is more than which drawings a set happens to hold (docs/recognition.md, the eighth session)."""
+    make = load_script("make-non-digits")
+    committed = DATA / "non-digits" / "dev"
+    assert make.main(["--out", str(tmp_path / "again")]) == 0
+    assert make.main(["--out", str(tmp_path / "fresh"), "--seed", "7"]) == 0
+    assert "wrote 300 non-digits" in capsys.readouterr().out
+    names = sorted(f.name for f in committed.glob("*.png"))
+    assert sorted(f.name for f in (tmp_path / "again").glob("*.png")) == names
+
+    def pixels(path: Path) -> np.ndarray:
+        return np.asarray(Image.open(path))
+
+    for name in names[::25]:
+        assert np.array_equal(pixels(tmp_path / "again" / name), pixels(committed / name)), name
+    fresh = sorted((tmp_path / "fresh").glob("*.png"))
+    assert len(fresh) == 300
+    same = sum(np.array_equal(pixels(f), pixels(committed / f.name)) for f in fresh if (committed / f.name).exists())
+    assert same == 0
