@@ -23,3 +23,27 @@ def load_script(name: str) -> ModuleType:
     sys.modules[loader.name] = module  # dataclasses look their module up there
     loader.exec_module(module)
     return module
+
+
+def clear_for_drawings(folder: Path, script: str) -> None:
+    """Make ``folder`` ready for a set script's drawings: create it, or remove the drawings it holds from a
+    run before (``*.png``, also in digit folders ``0``..``9``), keeping a README.
+
+    ``--out`` may name any folder, so a folder holding anything else is refused before anything is
+    removed (``SystemExit`` with a one-line reason): a slip of the command line never costs other files.
+    """
+    folder = Path(folder)
+    if folder.exists():
+        if not folder.is_dir():
+            sys.exit(f"{script}: error: {folder} is a file, not a folder")
+        kept = {"README.md"}
+        digit_folders = {str(d) for d in range(10)}
+        for entry in sorted(folder.iterdir()):
+            inside = sorted(entry.iterdir()) if entry.is_dir() and entry.name in digit_folders else [entry]
+            for item in inside:
+                if not ((item.is_file() and item.suffix == ".png") or (item.parent == folder and item.name in kept)):
+                    sys.exit(f"{script}: error: {folder} holds files this script did not make ({item}); "
+                             "name a new or empty folder")
+        for item in [*folder.glob("*.png"), *folder.glob("[0-9]/*.png")]:
+            item.unlink()
+    folder.mkdir(parents=True, exist_ok=True)
