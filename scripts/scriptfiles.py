@@ -14,6 +14,7 @@ from pathlib import Path
 from types import ModuleType
 
 HERE = Path(__file__).resolve().parent
+SETS = HERE.parent / "tests" / "data"  # the sets the scripts make; only these are made again in place
 
 
 def load_script(name: str) -> ModuleType:
@@ -26,24 +27,26 @@ def load_script(name: str) -> ModuleType:
 
 
 def clear_for_drawings(folder: Path, script: str) -> None:
-    """Make ``folder`` ready for a set script's drawings: create it, or remove the drawings it holds from a
-    run before (``*.png``, also in digit folders ``0``..``9``), keeping a README.
+    """Make ``folder`` ready for a set script's drawings: a new or empty folder, or one of the repo's own
+    sets (under ``tests/data``), whose drawings from a run before are removed (``*.png``, also in digit
+    folders ``0``..``9``; its README stays).
 
-    ``--out`` may name any folder, so a folder holding anything else is refused before anything is
-    removed (``SystemExit`` with a one-line reason): a slip of the command line never costs other files.
+    ``--out`` may name any folder, so any other folder that holds something is refused before anything
+    is removed (``SystemExit`` with a one-line reason): a slip of the command line never costs files.
     """
     folder = Path(folder)
-    if folder.exists():
-        if not folder.is_dir():
-            sys.exit(f"{script}: error: {folder} is a file, not a folder")
-        kept = {"README.md"}
+    if folder.exists() and not folder.is_dir():
+        sys.exit(f"{script}: error: {folder} is a file, not a folder")
+    if folder.exists() and any(folder.iterdir()):
+        if not folder.resolve().is_relative_to(SETS):
+            sys.exit(f"{script}: error: {folder} is not empty; name a new or empty folder (only the repo's "
+                     f"own sets, under {SETS}, are made again in place)")
         digit_folders = {str(d) for d in range(10)}
         for entry in sorted(folder.iterdir()):
             inside = sorted(entry.iterdir()) if entry.is_dir() and entry.name in digit_folders else [entry]
             for item in inside:
-                if not ((item.is_file() and item.suffix == ".png") or (item.parent == folder and item.name in kept)):
-                    sys.exit(f"{script}: error: {folder} holds files this script did not make ({item}); "
-                             "name a new or empty folder")
+                if not ((item.is_file() and item.suffix == ".png") or item == folder / "README.md"):
+                    sys.exit(f"{script}: error: {folder} holds files this script did not make ({item})")
         for item in [*folder.glob("*.png"), *folder.glob("[0-9]/*.png")]:
             item.unlink()
     folder.mkdir(parents=True, exist_ok=True)

@@ -274,32 +274,20 @@ def test_a_set_script_makes_the_repo_set_again_or_a_fresh_sample_with_another_se
 
 
 def test_a_set_script_refuses_a_folder_holding_other_files(tmp_path, capsys):
-    """``--out`` may name any folder: one holding files the script did not make is refused in one line
-    before anything is removed; the script's own earlier drawings are replaced, a README kept."""
+    """``--out`` may name any folder: outside the repo's own sets only a new or empty one is taken, and
+    anything else is refused in one line before anything is removed."""
     make = load_script("make-non-digits")
     mine = tmp_path / "photos"
     mine.mkdir()
-    (mine / "holiday.jpg").write_bytes(b"not a drawing")
-    (mine / "old.png").write_bytes(b"a png of mine")
+    (mine / "holiday.png").write_bytes(b"a png of mine")
     with pytest.raises(SystemExit) as refused:
         make.main(["--out", str(mine)])
-    assert str(refused.value) == (f"make-non-digits: error: {mine} holds files this script did not make "
-                                  f"({mine / 'holiday.jpg'}); name a new or empty folder")
-    assert sorted(f.name for f in mine.iterdir()) == ["holiday.jpg", "old.png"]
-    assert (mine / "old.png").read_bytes() == b"a png of mine"
-    from scriptfiles import clear_for_drawings  # what every set script does first; digit sets too
-
-    (tmp_path / "set" / "3").mkdir(parents=True)
-    (tmp_path / "set" / "3" / "notes.txt").write_text("mine")
-    (tmp_path / "set" / "3" / "font-000.png").write_bytes(b"an earlier run's")
-    with pytest.raises(SystemExit, match="holds files this script did not make"):
-        clear_for_drawings(tmp_path / "set", "make-font-digits")
-    assert sorted(f.name for f in (tmp_path / "set" / "3").iterdir()) == ["font-000.png", "notes.txt"]
-    again = tmp_path / "again"
-    again.mkdir()
-    (again / "README.md").write_text("kept")
-    (again / "shape-999-old.png").write_bytes(b"an earlier run's")
-    assert make.main(["--out", str(again)]) == 0
-    assert (again / "README.md").read_text() == "kept" and not (again / "shape-999-old.png").exists()
-    assert len(list(again.glob("*.png"))) == 300
+    assert str(refused.value).startswith(f"make-non-digits: error: {mine} is not empty; name a new or empty folder")
+    assert [f.name for f in mine.iterdir()] == ["holiday.png"]
+    assert (mine / "holiday.png").read_bytes() == b"a png of mine"
+    (tmp_path / "empty").mkdir()
+    assert make.main(["--out", str(tmp_path / "empty")]) == 0
+    assert len(list((tmp_path / "empty").glob("*.png"))) == 300
+    with pytest.raises(SystemExit, match="is not empty"):  # not even its own drawings, outside tests/data
+        make.main(["--out", str(tmp_path / "empty")])
     capsys.readouterr()
