@@ -24,6 +24,7 @@ import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 GOAL_IDLE_MB = 750
 GOAL_MISTAKES_S = 2.0
 SETTLE_S = 3.0
@@ -71,32 +72,40 @@ from mnist_draw.gui.settings import Settings
 application()
 window = MainWindow(Settings(Path(tempfile.mkdtemp()) / "settings.ini"))
 window.show()
-wait_until(lambda: window.state.live is not None, "the model to go live", 120)
-draw_one(window.canvas)
-wait_until(lambda: window.current_guess() is not None, "the guess", 60)
-end = time.perf_counter() + SETTLE
-wait_until(lambda: time.perf_counter() >= end, "idle time", SETTLE + 5)
-idle = rss_mb()
-clicked = time.perf_counter()
-window.tabs.setCurrentWidget(window.mistakes)
-wait_until(lambda: window.mistakes.mistakes is not None, "the Mistakes tab to fill", 120)
-filled = time.perf_counter() - clicked
-print(json.dumps({"idle": idle, "mistakes": rss_mb(), "mistakes_s": filled}))
-window.ask_before_quitting = False
-window.close()
+try:
+    wait_until(lambda: window.state.live is not None, "the model to go live", 120)
+    draw_one(window.canvas)
+    wait_until(lambda: window.current_guess() is not None, "the guess", 60)
+    end = time.perf_counter() + SETTLE
+    wait_until(lambda: time.perf_counter() >= end, "idle time", SETTLE + 5)
+    idle = rss_mb()
+    clicked = time.perf_counter()
+    window.tabs.setCurrentWidget(window.mistakes)
+    wait_until(lambda: window.mistakes.mistakes is not None, "the Mistakes tab to fill", 120)
+    filled = time.perf_counter() - clicked
+    print(json.dumps({"idle": idle, "mistakes": rss_mb(), "mistakes_s": filled}))
+finally:  # the window stops its threads as it closes, also when a wait above timed out
+    window.ask_before_quitting = False
+    window.close()
 """
 
 
 def measure(code: str) -> dict:
-    env = {**os.environ, "MNIST_DRAW_HOME": os.environ.get("MNIST_DRAW_HOME", "/tmp/mnist-draw-bench-home")}
     done = subprocess.run([sys.executable, "-c", f"SETTLE = {SETTLE_S}\n" + textwrap.dedent(code)], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
         sys.exit(f"idle_memory: a measuring process failed: {done.stderr.strip().splitlines()[-1:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> int:
+    os.environ.setdefault("MNIST_DRAW_HOME", "/tmp/mnist-draw-bench-home")  # the measuring processes' home
+    from mnist_draw.paths import mnist_root
+    from mnist_draw.trainer.data import has_mnist
+
+    root, why = mnist_root()
+    if not has_mnist(root):  # the Mistakes tab reads MNIST: without it the figure would wait on a download
+        sys.exit(f"idle_memory: MNIST is not at {root} ({why}); set MNIST_DRAW_DATA=/path/to/mnist")
     bare, app = measure(BARE), measure(APP)
     rows = [
         ("bare window: torch + shipped model, one drawing", f"{bare['idle']:.0f} MB", "reference", ""),
