@@ -205,7 +205,7 @@ def _inked_part(image: np.ndarray) -> np.ndarray:
     cols = np.flatnonzero(maybe_ink[rows[0] : rows[-1] + 1].any(axis=0))  # only the rows with ink
     ink_of_level = _ink_on(np.arange(256, dtype=np.uint8), paper)  # the ink each of the 256 levels means
     ink_of_level[ink_of_level < INK_THRESHOLD] = 0.0
-    return ink_of_level[a[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]]
+    return np.take(ink_of_level, a[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])  # quicker than [] indexing
 
 
 @dataclass(frozen=True)
