@@ -80,7 +80,8 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
         with Image.open(path) as im:
             w, h = im.size
             if w * h > MAX_PIXELS:
-                raise ImageError(f"{path}: image too large ({w}x{h} pixels; the limit is {MAX_PIXELS // 1_000_000} megapixels)")
+                raise ImageError(f"{path}: image too large ({w}x{h} pixels; "
+                                 f"the limit is {MAX_PIXELS // 1_000_000} megapixels)")
             im = ImageOps.exif_transpose(im)
             if max(im.size) > WORK_SIDE:
                 im.draft("L", (WORK_SIDE, WORK_SIDE))  # JPEG: decode at reduced size
