@@ -202,18 +202,6 @@ def test_flags_are_drawn_on_ones_only_at_their_top_left(mnist):
         assert 3 < (after - before).sum() < 40  # a short stroke, not a bar across the digit
 
 
-def test_hooks_curl_the_top_of_sixes_to_the_right_and_the_tail_of_nines_to_the_left(mnist):
-    x, y, out = _end_strokes(mnist, "add_hooks", (6, 9))
-    for digit in (6, 9):
-        for before, after in zip(x[y == digit][:40], out[y == digit][:40]):
-            row, col, middle, end_x = _added(before, after, at_top=digit == 6)
-            if digit == 6:  # in the upper half, to the right of the 6's top
-                assert row < middle and col > end_x
-            else:  # in the lower half, to the left of the end of the 9's tail
-                assert row > middle and col < end_x
-            assert 2 < (after - before).sum() < 40  # a short stroke, not a bar across the digit
-
-
 def test_missing_data_without_download_names_both_ways(tmp_path):
     with pytest.raises(DataError) as info:
         load_mnist(tmp_path / "empty", download=False)

@@ -17,10 +17,10 @@ top of the stroke going down to the left, at a random angle and length, as wide 
 (:func:`add_flags`). A 7's bar is long and level, a flag short and steep, and the network learns the
 difference.
 
-The same kind of stroke can hook the free end of 6s and 9s, as printed-style digits end (:func:`add_hooks`,
-``hook_p``). No level uses it yet: it reads many more pen-plotter-font 6s and 9s but a few fewer of the
-first development set's 6s, and was not kept (docs/recognition.md, the sixth and seventh sessions; curls
-that bend a 6's top over smoothly did worse on both development sets and were removed again).
+The same kind of stroke hooking the free end of 6s and 9s, as printed-style digits end, was tried and
+removed: it reads more pen-plotter-font 6s and 9s and fewer of the first development set's, on the
+committed sets and again on fresh samples of them (docs/recognition.md, the sixth to eighth sessions; the
+code is in commit 29f564e; curls that bend a 6's top over smoothly did worse and were removed before).
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ class AugmentSettings:
     elastic_alpha_px: float = 0.0  # size of the elastic displacement, pixels
     elastic_sigma_px: float = 4.0  # smoothness of the elastic displacement field
     flag_ones_p: float = 0.0  # share of the 1s that get a flag (needs the labels)
-    hook_p: float = 0.0  # share of the 6s and 9s whose free end gets a hook (needs the labels)
 
 
 LEVELS = {
@@ -54,8 +53,6 @@ LEVELS = {
 }
 
 
-HOOK_ANGLE_DEG = (10.0, 50.0)  # how steeply a hook leaves the end of a 6 or 9, off the horizontal
-HOOK_LENGTH = (0.15, 0.35)  # a hook's length, as a share of the digit's height
 
 
 def _uniform(n: int, lo: float, hi: float, g: torch.Generator, device: torch.device) -> torch.Tensor:
@@ -77,19 +74,6 @@ def add_flags(x: torch.Tensor, labels: torch.Tensor, p: float, generator: torch.
     """
     return add_end_strokes(x, labels == 1, p, generator, at_top=True, to_right=False, angle_deg=(20, 65),
                            length=(0.2, 0.45))
-
-
-def add_hooks(x: torch.Tensor, labels: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
-    """Hook the free end of a share ``p`` of the 6s and 9s in a batch ``[B, 28, 28]``; returns a new tensor.
-
-    Many printed-style 6s end their top in a hook to the right, and many 9s end their tail in a curl
-    to the left; MNIST's 6s and 9s mostly end straight. A 6 gets a short stroke from its top going
-    right and down, a 9 one from its bottom going left and up (angles off the horizontal and lengths
-    as shares of the digit's height: HOOK_ANGLE_DEG, HOOK_LENGTH).
-    """
-    hooks = dict(p=p, generator=generator, angle_deg=HOOK_ANGLE_DEG, length=HOOK_LENGTH)
-    x = add_end_strokes(x, labels == 6, at_top=True, to_right=True, **hooks)
-    return add_end_strokes(x, labels == 9, at_top=False, to_right=False, **hooks)
 
 
 def add_end_strokes(x: torch.Tensor, which: torch.Tensor, p: float, generator: torch.Generator, *, at_top: bool,
@@ -141,16 +125,13 @@ def augment(x: torch.Tensor, level: str | AugmentSettings | None, generator: tor
             labels: torch.Tensor | None = None) -> torch.Tensor:
     """Randomly distort a batch of digits ``[B, 28, 28]`` (pixels in [0, 1]); returns a new tensor.
 
-    ``labels`` (``[B]``) are needed only for the distortions that depend on the digit (flags on 1s,
-    hooks on 6s and 9s).
+    ``labels`` (``[B]``) are needed only for the distortions that depend on the digit (flags on 1s).
     """
     s = LEVELS[level] if isinstance(level, str) else level
     if s is None:
         return x
     if s.flag_ones_p > 0 and labels is not None:
         x = add_flags(x, labels, s.flag_ones_p, generator)
-    if s.hook_p > 0 and labels is not None:
-        x = add_hooks(x, labels, s.hook_p, generator)
     b, h, w = x.shape
     dev = x.device
     img = x.unsqueeze(1)
