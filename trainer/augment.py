@@ -66,29 +66,20 @@ def _gaussian_kernel(sigma: float, device: torch.device) -> torch.Tensor:
     return k / k.sum()
 
 
+FLAG_ANGLE_DEG = (20.0, 65.0)  # how steeply a flag leaves the top of a 1, below the horizontal
+FLAG_LENGTH = (0.2, 0.45)  # a flag's length, as a share of the digit's height
+
+
 def add_flags(x: torch.Tensor, labels: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
     """Draw a flag on a share ``p`` of the 1s in a batch ``[B, 28, 28]``; returns a new tensor.
 
-    The flag starts at the top of the 1 and goes down to the left at 20-65 degrees below the
-    horizontal, 20-45% of the digit's height long (see :func:`add_end_strokes`).
-    """
-    return add_end_strokes(x, labels == 1, p, generator, at_top=True, to_right=False, angle_deg=(20, 65),
-                           length=(0.2, 0.45))
-
-
-def add_end_strokes(x: torch.Tensor, which: torch.Tensor, p: float, generator: torch.Generator, *, at_top: bool,
-                    to_right: bool, angle_deg: tuple[float, float], length: tuple[float, float]) -> torch.Tensor:
-    """Draw a short straight stroke on a share ``p`` of the digits ``which`` (``[B]`` bools); a new tensor.
-
-    The stroke starts at the end of the digit, the ink-weighted middle of its top row (``at_top``) or
-    its bottom row, and goes to the right or left, away from that end (down from the top, up from the
-    bottom), at an angle in ``angle_deg`` off the horizontal and a length in ``length`` (shares of the
-    digit's height). Its width is the digit's mean width (ink per row). It is drawn anti-aliased from
-    each pixel's distance to the line.
+    The flag starts at the top of the 1 (the ink-weighted middle of its top row) and goes down to the
+    left, at an angle in FLAG_ANGLE_DEG below the horizontal and a length in FLAG_LENGTH. Its width is
+    the digit's mean width (ink per row). It is drawn anti-aliased from each pixel's distance to the line.
     """
     b, h, w = x.shape
     dev = x.device
-    idx = (which & (torch.rand(b, generator=generator, device=dev) < p)).nonzero().squeeze(1)
+    idx = ((labels == 1) & (torch.rand(b, generator=generator, device=dev) < p)).nonzero().squeeze(1)
     k = idx.numel()
     if k == 0:
         return x
@@ -98,16 +89,15 @@ def add_end_strokes(x: torch.Tensor, which: torch.Tensor, p: float, generator: t
     top = rows.float().argmax(dim=1)  # the first row with ink
     bottom = h - 1 - rows.flip(1).float().argmax(dim=1)
     height = (bottom - top + 1).float()
-    end = top if at_top else bottom
-    end_row = digits[torch.arange(k, device=dev), end]  # [k, w]
+    top_row = digits[torch.arange(k, device=dev), top]  # [k, w]
     cols = torch.arange(w, device=dev, dtype=torch.float32)
-    x0 = (end_row * cols).sum(1) / end_row.sum(1).clamp_min(1e-6)
-    y0 = end.float()
+    x0 = (top_row * cols).sum(1) / top_row.sum(1).clamp_min(1e-6)
+    y0 = top.float()
     width = (digits.sum(dim=(1, 2)) / height).clamp(1.0, 4.0)
-    angle = _uniform(k, *angle_deg, generator, dev) * (math.pi / 180)
-    size = _uniform(k, *length, generator, dev) * height
-    dx = size * torch.cos(angle) * (1 if to_right else -1)
-    dy = size * torch.sin(angle) * (1 if at_top else -1)
+    angle = _uniform(k, *FLAG_ANGLE_DEG, generator, dev) * (math.pi / 180)
+    size = _uniform(k, *FLAG_LENGTH, generator, dev) * height
+    dx = -size * torch.cos(angle)  # to the left
+    dy = size * torch.sin(angle)  # and down
     yy, xx = torch.meshgrid(cols[:h], cols, indexing="ij")
     px = xx - x0.view(k, 1, 1)
     py = yy - y0.view(k, 1, 1)
