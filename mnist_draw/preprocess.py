@@ -275,10 +275,7 @@ def _fit_box(crop: np.ndarray) -> np.ndarray:
 
 def stroke_width(ink: np.ndarray) -> float:
     """Mean stroke width in pixels: ink area over half the outline's length (the sum of the gradient)."""
-    h, w = ink.shape
-    padded = np.zeros((h + 2, w + 2), np.float32)  # np.pad(ink, 1), without its overhead
-    padded[1:-1, 1:-1] = ink
-    outline = float(np.hypot(*_gradient(padded)).sum())
+    outline = float(np.hypot(*_gradient(_framed(ink.astype(np.float32, copy=False), 1, 0))).sum())
     return 2.0 * float(ink.sum()) / outline if outline > 0 else 0.0
 
 
@@ -293,9 +290,9 @@ def _gradient(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return gy, gx
 
 
-def _framed(a: np.ndarray, width: int, value: bool) -> np.ndarray:
-    """``np.pad(a, width, constant_values=value)`` for a 2-D boolean array, without its overhead."""
-    out = np.full((a.shape[0] + 2 * width, a.shape[1] + 2 * width), value)
+def _framed(a: np.ndarray, width: int, value: float | bool) -> np.ndarray:
+    """``np.pad(a, width, constant_values=value)`` for a 2-D array, without its overhead."""
+    out = np.full((a.shape[0] + 2 * width, a.shape[1] + 2 * width), value, dtype=a.dtype)
     out[width : width + a.shape[0], width : width + a.shape[1]] = a
     return out
 

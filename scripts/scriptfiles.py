@@ -7,6 +7,7 @@ finds this module on its own (its folder is first on ``sys.path``); anything els
 
 from __future__ import annotations
 
+import argparse
 import importlib.machinery
 import importlib.util
 import sys
@@ -24,6 +25,12 @@ def load_script(name: str) -> ModuleType:
     sys.modules[loader.name] = module  # dataclasses look their module up there
     loader.exec_module(module)
     return module
+
+
+def add_seed_option(parser: argparse.ArgumentParser, seed: int) -> None:
+    """``--seed`` for a set script: the repo's set is made with ``seed``; another draws a fresh sample."""
+    parser.add_argument("--seed", type=int, default=seed, help="another seed draws a fresh sample of the same "
+                        "kind, to see whether a difference between two models holds up (the repo's set: the default)")
 
 
 def clear_for_drawings(folder: Path, script: str) -> None:

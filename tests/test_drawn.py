@@ -269,8 +269,9 @@ def test_a_set_script_makes_the_repo_set_again_or_a_fresh_sample_with_another_se
         assert np.array_equal(pixels(tmp_path / "again" / name), pixels(committed / name)), name
     fresh = sorted((tmp_path / "fresh").glob("*.png"))
     assert len(fresh) == 300
-    same = sum(np.array_equal(pixels(f), pixels(committed / f.name)) for f in fresh if (committed / f.name).exists())
-    assert same == 0
+    namesakes = [f for f in fresh if (committed / f.name).exists()]  # e.g. the same letter at the same place
+    assert len(namesakes) >= 100
+    assert not any(np.array_equal(pixels(f), pixels(committed / f.name)) for f in namesakes)
 
 
 def test_a_set_script_refuses_a_folder_holding_other_files(tmp_path, capsys):

@@ -179,6 +179,8 @@ def test_the_fast_sums_are_the_library_functions_they_replace():
     ink = rng.random((9, 4)) < 0.5
     for width, value in ((1, False), (3, True)):
         assert np.array_equal(_framed(ink, width, value), np.pad(ink, width, constant_values=value))
+    grey = rng.random((9, 4), dtype=np.float32)
+    assert _framed(grey, 1, 0).dtype == np.float32 and np.array_equal(_framed(grey, 1, 0), np.pad(grey, 1))
 
 
 def test_an_eight_bit_canvas_reads_exactly_as_the_same_picture_in_floats():
