@@ -30,7 +30,7 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
-SURE_AT = 0.7  # picked by `scripts/eval-drawn --thresholds` for the shipped model
+SURE_AT = 0.8  # picked by `scripts/eval-drawn --thresholds` for the shipped model
 KINDS = ("digit", "not sure", "not a digit", "pen too thick")
 PEN_TOO_THICK_TEXT = "the pen is too thick for a digit this small"
 

@@ -94,7 +94,8 @@ def _bundle_check() -> int:
     def resources():
         from mnist_draw.paths import default_model_path, resource_path
 
-        paths = [default_model_path(), resource_path("icons", "mnist-draw.png")]
+        paths = [default_model_path(), resource_path("icons", "mnist-draw.png"),
+                 resource_path("training", "typeface-digits.npz")]
         missing = [str(p) for p in paths if not p.is_file()]
         if missing:
             raise FileNotFoundError(", ".join(missing))

@@ -34,15 +34,15 @@ from scriptfiles import load_script  # noqa: E402
 EVAL = load_script("eval-drawn")
 
 # The shipped model's figures (scripts/eval-drawn), and what the tests hold: a few drawings below.
-DEV_ACCURACY = 0.98  # measured 98.60% (12 of 860 missed)
-PLOTTER_ACCURACY = 0.91  # measured 92.29% (37 of 480 missed: 6s read as 5, 8 or 0; 9s read as 8)
-FONTS_ACCURACY = 0.975  # measured 98.75% (6 of 480 missed)
-HELD_OUT_ACCURACY = 0.965  # measured 97.25% (22 of 800 missed); the issue's target, 98%, is not reached
-SURE_WHEN_RIGHT = 0.97  # the issue's target; measured 98.58% (development) and 97.69% (held out), sure at 70%
-CALIBRATION_ERROR = 0.03  # the issue's target; measured 1.59% (development) and 1.48% (held out)
-NON_DIGITS_DEV_REFUSED = 0.95  # measured 96.67% of 300
-NON_DIGITS_HELD_OUT_REFUSED = 0.90  # the issue's target; measured 91.67% of 300 (5 drawings above it)
-MNIST_TEST_ACCURACY = 0.991  # measured 99.23%; the issue's target, 99.3%, is not reached
+DEV_ACCURACY = 0.98  # measured 98.95% (9 of 860 missed)
+PLOTTER_ACCURACY = 0.97  # measured 98.33% (8 of 480 missed: 9s read as 8 mostly)
+FONTS_ACCURACY = 0.985  # measured 99.58% (2 of 480 missed)
+HELD_OUT_ACCURACY = 0.98  # the issue's target; measured 99.38% (5 of 800 missed)
+SURE_WHEN_RIGHT = 0.97  # the issue's target; measured 98.71% (development) and 98.87% (held out), sure at 80%
+CALIBRATION_ERROR = 0.03  # the issue's target; measured 0.80% (development) and 0.58% (held out)
+NON_DIGITS_DEV_REFUSED = 0.95  # measured 97.33% of 300
+NON_DIGITS_HELD_OUT_REFUSED = 0.90  # the issue's target; measured 91.33% of 300 (4 drawings above it)
+MNIST_TEST_ACCURACY = 0.991  # measured 99.22%; the issue's target, 99.3%, is not reached
 
 
 @pytest.fixture(scope="module")
@@ -96,12 +96,13 @@ def test_shipped_model_reads_the_development_drawn_digits(results):
 
 
 def test_shipped_model_reads_the_plotter_digits(results):
-    """Digits of pen-plotter fonts: the development set where models still differ (its weak digits, 6 and 9,
-    are what a next recipe is chosen on)."""
+    """Digits of pen-plotter fonts: the development set where models still differ. Its 6s and 9s with curled
+    ends were read badly until the recipe trained on printed digits too (6s: 58% before, 98% after)."""
     r = results["plotter"]
     assert r.accuracy >= PLOTTER_ACCURACY, "\n".join(EVAL.breakdown(r, errors=True))
     for digit in (0, 5, 7, 8):  # the shapes it reads without a miss (48 of 48): at most two may go
         assert r.correct[r.labels == digit].sum() >= 46, digit
+    assert r.correct[r.labels == 6].sum() >= 44  # 47 of 48 (28 without the printed digits)
 
 
 def test_shipped_model_reads_the_font_digits(results):

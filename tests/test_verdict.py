@@ -52,7 +52,7 @@ def test_a_pen_too_thick_is_never_sure_even_when_the_network_is():
     v = verdict(_probs(d8=0.99), pen_too_thick=True)
     assert (v.kind, v.sure, v.text) == ("pen too thick", False, PEN_TOO_THICK_TEXT)
     assert v.label == 8  # still shown as a hint
-    assert {verdict(p, t).kind for p, t in [(_probs(d1=0.9), False), (_probs(d1=0.4, d2=0.3), False),
+    assert {verdict(p, t).kind for p, t in [(_probs(d1=0.9), False), (_probs(d1=SURE_AT - 0.25, d2=0.3), False),
                                             ([0.1] * 10, False), ([0.1] * 10, True)]} == set(KINDS)
 
 

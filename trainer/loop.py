@@ -44,6 +44,7 @@ from mnist_draw.trainer import distributed, fast, randomness
 from mnist_draw.trainer.augment import augment
 from mnist_draw.trainer.data import Mnist
 from mnist_draw.trainer.outliers import OutlierExposure
+from mnist_draw.trainer.typefaces import typeface_count, with_typefaces
 from mnist_draw.trainer.devices import (  # noqa: F401 (the app imports these from here)
     cuda_unavailable_reason, default_threads, is_device_failure, resolve_device)
 
@@ -259,6 +260,7 @@ class TrainingRun:
 
     def _train_size(self) -> int:
         n = len(self.data.train_y) if self.train_limit is None else min(self.train_limit, len(self.data.train_y))
+        n += typeface_count(n, self.recipe.typefaces)
         if self.extra is not None:
             n += len(self.extra[1]) * self.extra[2]
         return n
@@ -343,8 +345,7 @@ class TrainingRun:
 
     def _training_set(self, data: Mnist, dev: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         limit = self.train_limit or len(data.train_y)
-        x = data.train_x[:limit].float().div_(255.0)
-        y = data.train_y[:limit]
+        x, y = with_typefaces(data.train_x[:limit].float().div_(255.0), data.train_y[:limit], self.recipe.typefaces)
         if self.extra is not None:
             ex, ey, repeat = self.extra
             x = torch.cat([x, ex.to(dev, torch.float32).repeat(repeat, 1, 1)])

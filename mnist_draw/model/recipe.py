@@ -53,6 +53,7 @@ class Recipe:
     outliers: float = 0.0  # drawn non-digits mixed into each batch, as a share of the batch (outlier exposure)
     outlier_weight: float = 0.5  # how hard their output is pulled towards uniform
     outlier_bank: int = 20000  # how many different non-digits are drawn for a run
+    typefaces: float = 0.0  # printed digits of other typefaces added, as a share of the training digits
     note: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -92,6 +93,8 @@ class Recipe:
         if not (0 <= self.outlier_weight <= 100) or not (1 <= self.outlier_bank <= 1_000_000):
             problems.append(f"outlier weight must be in [0, 100] and the bank 1 to 1000000 drawings "
                             f"(got {self.outlier_weight}, {self.outlier_bank})")
+        if not (0 <= self.typefaces <= 1):
+            problems.append(f"typefaces must be a share of the training digits between 0 and 1 (got {self.typefaces})")
         if self.label_smoothing and self.loss != "ce":
             problems.append("label smoothing needs the cross-entropy loss")
         if problems:
@@ -150,7 +153,8 @@ PRESETS: dict[str, Recipe] = {
     # exposure (drawn non-digits pushed towards a uniform output) so that it can say "not a digit".
     "default": Recipe(name="default", hidden=(1024, 1024), activation="relu", loss="ce", optimizer="adam",
                       lr=1e-3, weight_decay=0.0, batch_size=128, epochs=40, scaling="standard",
-                      schedule="cosine", dropout=0.2, augment="light", label_smoothing=0.05, outliers=0.5),
+                      schedule="cosine", dropout=0.2, augment="light", label_smoothing=0.05, outliers=0.5,
+                      typefaces=0.05),
 }
 
 

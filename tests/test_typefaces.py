@@ -1,0 +1,93 @@
+"""The typeface digits the default recipe trains on beside MNIST (trainer/typefaces.py, resources/training/)."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from scipy import ndimage
+
+from mnist_draw.model.predict import predict
+from mnist_draw.model.recipe import Recipe, preset
+from mnist_draw.trainer.data import DataError
+from mnist_draw.trainer.loop import TrainingRun, fit
+from mnist_draw.trainer.typefaces import BANK, load_bank, repeats, typeface_count, with_typefaces
+from mnist_draw.paths import resource_path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from scriptfiles import load_script  # noqa: E402
+
+
+def test_the_bank_holds_every_digit_of_each_typeface_in_mnist_form():
+    images, labels = load_bank()
+    assert images.dtype == torch.uint8 and images.shape[1:] == (28, 28) and len(images) >= 300
+    assert np.bincount(labels.numpy(), minlength=10).tolist() == [len(labels) // 10] * 10
+    assert len({img.numpy().tobytes() for img in images}) == len(images)  # no typeface twice
+    for img in images.numpy().astype(np.float32) / 255:
+        rows, cols = np.flatnonzero(img.any(1)), np.flatnonzero(img.any(0))
+        assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 <= 21  # the 20x20 box
+        assert np.allclose(ndimage.center_of_mass(img), 14, atol=2.5)  # centred as MNIST's digits
+    names = set(np.load(resource_path(*BANK))["typefaces"].tolist())
+    assert len(names) == len(images) // 10
+
+
+def test_no_typeface_of_a_drawn_set_is_trained_on():
+    bank = load_script("make-typeface-bank")
+    trained = {path.name for path, _ in bank.TYPEFACES}
+    used = {path.rsplit("/", 1)[-1] for path, _ in load_script("make-font-digits").TYPEFACES}
+    used |= {path.rsplit("/", 1)[-1] for path, _ in load_script("make-held-out-drawings").FONTS}
+    used |= set(load_script("make-drawn-digits").FONTS)
+    assert trained and not trained & used
+    families = " ".join(sorted(trained)).lower()
+    for other in ("dejavu", "vera", "liberation", "nimbus", "free", "lato", "cantarell", "comic", "humor",
+                  "opensans", "notosans-", "roboto", "texgyre", "tinos", "arimo", "courier"):
+        assert other not in families, other
+
+
+def test_the_bank_is_repeated_to_the_recipes_share_and_appended_to_the_training_digits(mnist):
+    images, labels = load_bank()
+    assert repeats(60000, 0.05, len(labels)) == round(3000 / len(labels)) and repeats(100, 0.05, len(labels)) == 1
+    assert repeats(60000, 0.0, len(labels)) == 0 and typeface_count(60000, 0.0) == 0
+    x, y = mnist.train_x[:1000].float() / 255, mnist.train_y[:1000]
+    bx, by = with_typefaces(x, y, 0.05)
+    assert len(by) == 1000 + len(labels) == 1000 + typeface_count(1000, 0.05)
+    assert torch.equal(bx[:1000], x) and torch.equal(bx[1000:], images.float() / 255) and torch.equal(by[1000:], labels)
+    run = TrainingRun(preset("seed002").replace(epochs=1, typefaces=0.05), mnist, train_limit=6400, device="cpu")
+    assert run.planned_steps() == -(-(6400 + len(labels)) // 64)  # the epoch grows by the bank's copies
+
+
+def test_a_network_trained_with_the_typefaces_reads_them(mnist):
+    recipe = preset("seed002").replace(epochs=2)
+    images, labels = load_bank()
+    read = lambda r: np.mean([p.label for p in predict(r.model, images.float() / 255)] == labels.numpy())
+    plain = fit(recipe, mnist, device="cpu", seed=0, train_limit=5000)
+    printed = fit(recipe.replace(typefaces=0.2), mnist, device="cpu", seed=0, train_limit=5000)
+    print(f"typeface digits read right: {read(plain):.3f} without them, {read(printed):.3f} with them")
+    assert read(printed) > read(plain) + 0.1  # measured: 0.59 -> 0.81
+
+
+def test_recipes_check_the_typefaces_share():
+    with pytest.raises(ValueError, match="typefaces must be a share"):
+        Recipe(typefaces=1.5)
+    assert preset("default").typefaces > 0 and Recipe().typefaces == 0
+    assert Recipe.from_dict(preset("default").to_dict()) == preset("default")
+
+
+def test_a_missing_or_damaged_bank_is_one_clear_line(tmp_path):
+    with pytest.raises(DataError, match="cannot read the typeface digits at .*reinstall") as missing:
+        load_bank(tmp_path / "none.npz")
+    assert "\n" not in str(missing.value)
+    np.savez(tmp_path / "odd.npz", images=np.zeros((3, 5, 5), np.uint8), labels=np.zeros(3, np.uint8))
+    with pytest.raises(DataError, match="not 28x28 digits"):
+        load_bank(tmp_path / "odd.npz")
+
+
+def test_the_script_makes_the_committed_bank_again(tmp_path):
+    bank = load_script("make-typeface-bank")
+    if any(not path.is_file() for path, _ in bank.TYPEFACES):
+        pytest.skip("the typefaces' Debian packages are not installed (see scripts/make-typeface-bank)")
+    assert bank.main(["--out", str(tmp_path / "bank.npz")]) == 0
+    made, committed = np.load(tmp_path / "bank.npz"), np.load(resource_path(*BANK))
+    for key in ("images", "labels", "typefaces"):
+        assert np.array_equal(made[key], committed[key]), key

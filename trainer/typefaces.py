@@ -1,0 +1,65 @@
+"""Printed digits beside MNIST's handwriting.
+
+MNIST's digits were written by American census staff and students: its 6s have almost no curled top,
+its 9s no curled tail, its 1s rarely a serif. Many people draw digits the way they have seen them
+printed. So a recipe can add the ten digits of a few dozen typefaces to its training digits (the
+recipe's ``typefaces``, a share of MNIST's digits): the bank is repeated until it makes up that share,
+and every copy is augmented afresh like MNIST's own digits, so no two look alike.
+
+The bank (``resources/training/typeface-digits.npz``) holds the digits already in MNIST form, made by
+``scripts/make-typeface-bank`` from typefaces that no drawn set of this project uses. Loading it reads
+plain arrays only (no pickled objects).
+"""
+
+from __future__ import annotations
+
+import functools
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mnist_draw.paths import resource_path
+from mnist_draw.trainer.data import DataError
+
+BANK = ("training", "typeface-digits.npz")
+
+
+@functools.lru_cache(maxsize=2)
+def load_bank(path: Path | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The bank's digits (uint8, Nx28x28, white ink on black, as MNIST's) and their labels (int64);
+    :class:`DataError` with a one-line reason if the file is missing or not such a bank."""
+    path = resource_path(*BANK) if path is None else path
+    try:
+        with np.load(path, allow_pickle=False) as bank:
+            images, labels = bank["images"], bank["labels"]
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise DataError(f"cannot read the typeface digits at {path} ({exc}); reinstall mnist-draw, "
+                        f"or train with typefaces 0") from None
+    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28) or len(labels) != len(images) \
+            or len(images) == 0 or labels.min() < 0 or labels.max() > 9:
+        raise DataError(f"the typeface digits at {path} are not 28x28 digits with labels 0-9; reinstall mnist-draw")
+    return torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64))
+
+
+def repeats(digits: int, share: float, bank_size: int) -> int:
+    """How many copies of the bank make up ``share`` of ``digits`` training digits (at least one if any)."""
+    if share <= 0 or digits <= 0:
+        return 0
+    return max(1, round(share * digits / bank_size))
+
+
+def typeface_count(digits: int, share: float) -> int:
+    """How many bank digits :func:`with_typefaces` adds to ``digits`` training digits."""
+    return repeats(digits, share, len(load_bank()[1])) * len(load_bank()[1]) if share > 0 else 0
+
+
+def with_typefaces(x: torch.Tensor, y: torch.Tensor, share: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Training digits ``x`` (float, 0..1) and labels ``y`` with the bank's copies appended."""
+    if share <= 0:
+        return x, y
+    images, labels = load_bank()
+    copies = repeats(len(y), share, len(labels))
+    bank_x = images.to(x.device, torch.float32).div_(255.0)
+    return torch.cat([x, bank_x.repeat(copies, 1, 1)]), torch.cat([y, labels.to(y.device).repeat(copies)])
