@@ -36,13 +36,14 @@ def test_mnist_train_overrides_make_the_recipe(tmp_path):
     out = tmp_path / "m.safetensors"
     proc = run_cli("-m", "mnist_draw.trainer.cli", "--preset", "seed002", "--epochs", "1", "--train-limit", "1000",
                    "--hidden", "32,16", "--activation", "sigmoid", "--optimizer", "adam", "--lr", "0.01",
-                   "--batch-size", "100", "--loss", "mse", "--no-download", "--out", str(out))
+                   "--batch-size", "100", "--loss", "mse", "--typefaces", "0.1", "--no-download", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "epoch 1/1" in proc.stdout
     from mnist_draw.model.files import load_model
 
     r = load_model(out).recipe
     assert (r.hidden, r.activation, r.optimizer, r.lr, r.batch_size, r.loss) == ((32, 16), "sigmoid", "adam", 0.01, 100, "mse")
+    assert r.typefaces == 0.1
 
 
 def test_mnist_train_evaluates_the_shipped_model_by_default():
@@ -54,7 +55,7 @@ def test_mnist_train_evaluates_the_shipped_model_by_default():
 
 @pytest.mark.parametrize("args, code", [
     (["--lr", "-1"], 2), (["--optimizer", "lbfgs"], 2), (["--hidden", "a,b"], 2), (["--device", "tpu"], 2),
-    (["--threads", "0"], 2),
+    (["--threads", "0"], 2), (["--typefaces", "2"], 2),
 ])
 def test_mnist_train_bad_arguments(args, code):
     proc = run_cli("-m", "mnist_draw.trainer.cli", "--no-download", *args)

@@ -12,7 +12,7 @@ from mnist_draw.model.predict import predict
 from mnist_draw.model.recipe import Recipe, preset
 from mnist_draw.trainer.data import DataError
 from mnist_draw.trainer.loop import TrainingRun, fit
-from mnist_draw.trainer.typefaces import BANK, load_bank, repeats, typeface_count, with_typefaces
+from mnist_draw.trainer.typefaces import BANK, load_bank, typeface_count, with_typefaces
 from mnist_draw.paths import resource_path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
@@ -47,14 +47,18 @@ def test_no_typeface_of_a_drawn_set_is_trained_on():
 
 def test_the_bank_is_repeated_to_the_recipes_share_and_appended_to_the_training_digits(mnist):
     images, labels = load_bank()
-    assert repeats(60000, 0.05, len(labels)) == round(3000 / len(labels)) and repeats(100, 0.05, len(labels)) == 1
-    assert repeats(60000, 0.0, len(labels)) == 0 and typeface_count(60000, 0.0) == 0
-    x, y = mnist.train_x[:1000].float() / 255, mnist.train_y[:1000]
+    assert typeface_count(60000, 0.05) == round(3000 / len(labels)) * len(labels)  # whole copies of the bank
+    assert typeface_count(1000, 0.1) == 100 and typeface_count(1000, 0.001) == 10  # whole typefaces, at least one
+    assert typeface_count(60000, 0.0) == 0
+    x, y = mnist.train_x[:2000].float() / 255, mnist.train_y[:2000]
+    bx, by = with_typefaces(x, y, 0.25)
+    assert len(by) == 2000 + len(labels) and torch.equal(bx[:2000], x)
+    assert torch.equal(bx[2000:], images.float() / 255) and torch.equal(by[2000:], labels)
     bx, by = with_typefaces(x, y, 0.05)
-    assert len(by) == 1000 + len(labels) == 1000 + typeface_count(1000, 0.05)
-    assert torch.equal(bx[:1000], x) and torch.equal(bx[1000:], images.float() / 255) and torch.equal(by[1000:], labels)
-    run = TrainingRun(preset("seed002").replace(epochs=1, typefaces=0.05), mnist, train_limit=6400, device="cpu")
-    assert run.planned_steps() == -(-(6400 + len(labels)) // 64)  # the epoch grows by the bank's copies
+    assert torch.equal(bx[2000:], images[:100].float() / 255) and torch.equal(by[2000:], labels[:100])
+    assert np.bincount(by[2000:].numpy(), minlength=10).tolist() == [10] * 10  # every digit alike
+    run = TrainingRun(preset("seed002").replace(epochs=1, typefaces=0.05), mnist, train_limit=2000, device="cpu")
+    assert run.planned_steps() == -(-(2000 + 100) // 64)  # the epoch grows by the printed digits
 
 
 def test_a_network_trained_with_the_typefaces_reads_them(mnist):

@@ -43,23 +43,23 @@ def load_bank(path: Path | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64))
 
 
-def repeats(digits: int, share: float, bank_size: int) -> int:
-    """How many copies of the bank make up ``share`` of ``digits`` training digits (at least one if any)."""
+def typeface_count(digits: int, share: float) -> int:
+    """How many printed digits :func:`with_typefaces` adds to ``digits`` training digits: whole copies of the
+    bank, as many as make up ``share`` of them; for a share smaller than half the bank, the first typefaces'
+    digits (ten per typeface) that make it up."""
     if share <= 0 or digits <= 0:
         return 0
-    return max(1, round(share * digits / bank_size))
-
-
-def typeface_count(digits: int, share: float) -> int:
-    """How many bank digits :func:`with_typefaces` adds to ``digits`` training digits."""
-    return repeats(digits, share, len(load_bank()[1])) * len(load_bank()[1]) if share > 0 else 0
+    bank = len(load_bank()[1])
+    copies = round(share * digits / bank)
+    return copies * bank if copies else max(10, round(share * digits / 10) * 10)
 
 
 def with_typefaces(x: torch.Tensor, y: torch.Tensor, share: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Training digits ``x`` (float, 0..1) and labels ``y`` with the bank's copies appended."""
-    if share <= 0:
+    """Training digits ``x`` (float, 0..1) and labels ``y`` with the printed digits appended."""
+    count = typeface_count(len(y), share)
+    if count == 0:
         return x, y
     images, labels = load_bank()
-    copies = repeats(len(y), share, len(labels))
-    bank_x = images.to(x.device, torch.float32).div_(255.0)
-    return torch.cat([x, bank_x.repeat(copies, 1, 1)]), torch.cat([y, labels.to(y.device).repeat(copies)])
+    copies = -(-count // len(labels))
+    bank_x = images.to(x.device, torch.float32).div_(255.0).repeat(copies, 1, 1)[:count]
+    return torch.cat([x, bank_x]), torch.cat([y, labels.to(y.device).repeat(copies)[:count]])
