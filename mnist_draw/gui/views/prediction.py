@@ -13,7 +13,7 @@ The bars are also how the user tells the network the right answer: clicking digi
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -107,16 +107,25 @@ class MnistView(QWidget):
         painter.end()
 
 
+class BigDigit(QLabel):
+    """The guessed digit, large. It asks for the height a digit's glyph takes, not for the font's line
+    spacing, which some system fonts (Noto Sans, the default on many Linux desktops) make a third taller
+    than the glyphs: with them the smallest window would otherwise cut the view below it."""
+
+    def minimumSizeHint(self) -> QSize:  # the same whatever digit is shown, so that nothing moves
+        glyphs = self.fontMetrics().tightBoundingRect("0123456789").height()
+        return QSize(super().minimumSizeHint().width(), glyphs + 16)
+
+
 class PredictionView(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.digit = QLabel("")
+        self.digit = BigDigit("")
         font = QFont(self.font())
         font.setPixelSize(80)
         font.setBold(True)
         self.digit.setFont(font)
         self.digit.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.digit.setMinimumHeight(88)
         self.verdict = QLabel("Draw a digit")
         verdict_font = QFont(self.font())
         verdict_font.setPointSizeF(self.font().pointSizeF() * 1.3)
