@@ -10,9 +10,8 @@ from scipy import ndimage
 
 from mnist_draw.model.predict import predict
 from mnist_draw.model.recipe import Recipe, preset
-from mnist_draw.trainer.data import DataError
 from mnist_draw.trainer.loop import TrainingRun, fit
-from mnist_draw.trainer.typefaces import BANK, load_bank, typeface_count, with_typefaces
+from mnist_draw.trainer.typefaces import BANK, TypefaceBankError, load_bank, typeface_count, with_typefaces
 from mnist_draw.paths import resource_path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
@@ -78,13 +77,49 @@ def test_recipes_check_the_typefaces_share():
     assert Recipe.from_dict(preset("default").to_dict()) == preset("default")
 
 
+@pytest.fixture
+def no_bank(tmp_path, monkeypatch):
+    """A damaged install: the bank's file is not where the app looks."""
+    load_bank.cache_clear()
+    monkeypatch.setattr("mnist_draw.trainer.typefaces.resource_path", lambda *parts: tmp_path / "none.npz")
+    yield
+    load_bank.cache_clear()
+
+
 def test_a_missing_or_damaged_bank_is_one_clear_line(tmp_path):
-    with pytest.raises(DataError, match="cannot read the typeface digits at .*reinstall") as missing:
+    with pytest.raises(TypefaceBankError, match="cannot read the printed digits at .*No such file.*reinstall") as gone:
         load_bank(tmp_path / "none.npz")
-    assert "\n" not in str(missing.value)
+    assert "\n" not in str(gone.value)
     np.savez(tmp_path / "odd.npz", images=np.zeros((3, 5, 5), np.uint8), labels=np.zeros(3, np.uint8))
-    with pytest.raises(DataError, match="not 28x28 digits"):
+    with pytest.raises(TypefaceBankError, match="not a bank of printed digits: not 28x28 digits"):
         load_bank(tmp_path / "odd.npz")
+    (tmp_path / "junk.npz").write_bytes(b"PK not a zip")
+    with pytest.raises(TypefaceBankError, match="not a bank of printed digits"):
+        load_bank(tmp_path / "junk.npz")
+
+
+def test_without_the_bank_mnist_train_says_so_in_one_line_and_writes_nothing(no_bank, tmp_path, capsys):
+    from mnist_draw.trainer import cli
+
+    out = tmp_path / "m.safetensors"
+    assert cli.main(["--epochs", "1", "--train-limit", "500", "--no-download", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("mnist-train: error: cannot read the printed digits at ") and "\n" not in err, err
+    assert "typefaces 0" in err and not out.exists()
+    assert cli.main(["--epochs", "1", "--train-limit", "500", "--typefaces", "0", "--no-download",
+                     "--out", str(out)]) == 0 and out.exists()  # the way out it names works
+
+
+def test_without_the_bank_the_windows_run_fails_with_the_reason(no_bank, mnist):
+    from mnist_draw.gui.state.run import Failed, TrainingJob
+    from mnist_draw.gui.tasks.control import TaskControl
+    from mnist_draw.gui.tasks.training import run_training
+
+    job = TrainingJob(preset("default").replace(epochs=1), seed=0, data=str(mnist.root), device="cpu", train_limit=500)
+    records = [r for r in run_training(job, TaskControl()) if r is not None]
+    failed = [r for r in records if isinstance(r, Failed)]
+    assert len(failed) == 1 and not failed[0].data_missing  # not offered an MNIST download that would not help
+    assert failed[0].message.startswith("training failed: cannot read the printed digits at "), failed[0].message
 
 
 def test_the_script_makes_the_committed_bank_again(tmp_path):

@@ -163,6 +163,7 @@ def train(args: argparse.Namespace, proc: _Process) -> int:
         recipe = recipe_from_args(args)
     except ValueError as exc:
         raise Failure(EXIT_USAGE, f"error: {exc}") from None
+    _printed_digits(recipe)
     out = _out_path(args, recipe.name)
     data = _mnist(args, proc)  # kept on the CPU: the run copies it to the GPU, and goes back to it if the GPU fails
     with _stop_on_sigterm() as cancel:
@@ -190,6 +191,7 @@ def fine_tune(args: argparse.Namespace, proc: _Process) -> int:
     if len(samples_y) == 0:
         raise Failure(EXIT_USAGE, f"error: no personal samples found in {args.samples or 'the user samples folder'} "
                                   f"(expected DIR/<digit>/<name>.png)")
+    _printed_digits(base.recipe)
     out = _out_path(args, base.recipe.name)
     data = _mnist(args, proc)
     before = evaluate(base.model, data.test_x, data.test_y)
@@ -286,6 +288,17 @@ def _mnist(args: argparse.Namespace, proc: _Process, device="cpu"):
     if first:
         distributed.barrier(proc.world)
     return data
+
+
+def _printed_digits(recipe) -> None:
+    """Read the typeface bank before training when the recipe trains on it: a damaged install is one line."""
+    if recipe.typefaces > 0:
+        from mnist_draw.trainer.typefaces import TypefaceBankError, load_bank
+
+        try:
+            load_bank()
+        except TypefaceBankError as exc:
+            raise Failure(EXIT_USAGE, f"error: {exc}") from None
 
 
 def _model_file(path: Path, device):

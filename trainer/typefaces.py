@@ -21,26 +21,33 @@ import numpy as np
 import torch
 
 from mnist_draw.paths import resource_path
-from mnist_draw.trainer.data import DataError
 
 BANK = ("training", "typeface-digits.npz")
+
+
+class TypefaceBankError(RuntimeError):
+    """The bank cannot be read (a damaged install): one line that says where and what to do."""
 
 
 @functools.lru_cache(maxsize=2)
 def load_bank(path: Path | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The bank's digits (uint8, Nx28x28, white ink on black, as MNIST's) and their labels (int64);
-    :class:`DataError` with a one-line reason if the file is missing or not such a bank."""
+    :class:`TypefaceBankError` if the file is missing or not such a bank."""
     path = resource_path(*BANK) if path is None else path
     try:
         with np.load(path, allow_pickle=False) as bank:
             images, labels = bank["images"], bank["labels"]
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
-        raise DataError(f"cannot read the typeface digits at {path} ({exc}); reinstall mnist-draw, "
-                        f"or train with typefaces 0") from None
-    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28) or len(labels) != len(images) \
-            or len(images) == 0 or labels.min() < 0 or labels.max() > 9:
-        raise DataError(f"the typeface digits at {path} are not 28x28 digits with labels 0-9; reinstall mnist-draw")
-    return torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64))
+        if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28) \
+                or len(labels) != len(images) or len(images) == 0 or labels.min() < 0 or labels.max() > 9:
+            raise ValueError("not 28x28 digits with labels 0-9")
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+    except (KeyError, ValueError, zipfile.BadZipFile) as exc:
+        why = f"not a bank of printed digits: {exc}"
+    else:
+        return torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64))
+    raise TypefaceBankError(f"cannot read the printed digits at {path} ({why}); reinstall mnist-draw, or train "
+                            f"a recipe without them (typefaces 0)")
 
 
 def typeface_count(digits: int, share: float) -> int:
