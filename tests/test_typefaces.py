@@ -130,3 +130,20 @@ def test_the_script_makes_the_committed_bank_again(tmp_path):
     made, committed = np.load(tmp_path / "bank.npz"), np.load(resource_path(*BANK))
     for key in ("images", "labels", "typefaces"):
         assert np.array_equal(made[key], committed[key]), key
+
+
+def test_the_windows_run_log_counts_the_printed_digits(mnist):
+    from mnist_draw.gui.state.run import Log, TrainingJob
+    from mnist_draw.gui.tasks.control import TaskControl
+    from mnist_draw.gui.tasks.training import run_training
+
+    def first_line(recipe):
+        records = run_training(TrainingJob(recipe, seed=0, data=str(mnist.root), device="cpu", train_limit=1000),
+                               TaskControl())
+        line = next(r.text for r in records if isinstance(r, Log) and r.text.startswith("training "))
+        records.close()  # the run itself is not needed
+        return line
+
+    assert " on 1000 digits and 50 printed ones, on cpu" in first_line(preset("default"))
+    assert " on 1000 digits, on cpu" in first_line(preset("seed002"))
+

@@ -54,6 +54,7 @@ def run_training(job: TrainingJob, control: TaskControl) -> Iterator[object]:
 def _train(job: TrainingJob, control: TaskControl) -> Iterator[object]:
     from mnist_draw.trainer.data import load_mnist
     from mnist_draw.trainer.loop import BatchEvent, DeviceEvent, TrainingRun
+    from mnist_draw.trainer.typefaces import typeface_count
 
     _import_the_compiler_quietly()
     if job.download:
@@ -65,7 +66,9 @@ def _train(job: TrainingJob, control: TaskControl) -> Iterator[object]:
     else:
         run, scores = TrainingRun(job.recipe, data, train_limit=job.train_limit, **options), None
         size = min(job.train_limit or len(data.train_y), len(data.train_y))
-        yield Log(f"training {job.recipe.describe()} on {size} digits, on {run.device}")
+        printed = typeface_count(size, job.recipe.typefaces)
+        extra = f" and {printed} printed ones" if printed else ""
+        yield Log(f"training {job.recipe.describe()} on {size} digits{extra}, on {run.device}")
     if run.device_note:
         yield Log(run.device_note)
     yield Log(f"seed {job.seed}" + ("" if job.seed_given else " (drawn at random: type it into Seed to repeat "
