@@ -38,6 +38,8 @@ def test_no_typeface_of_a_drawn_set_is_trained_on():
     used |= {path.rsplit("/", 1)[-1] for path, _ in load_script("make-held-out-drawings").FONTS}
     used |= set(load_script("make-drawn-digits").FONTS)
     assert trained and not trained & used
+    committed = set(np.load(resource_path(*BANK))["typefaces"].tolist())
+    assert committed <= {name for _, name in bank.TYPEFACES}  # the committed bank holds only these
     families = " ".join(sorted(trained)).lower()
     for other in ("dejavu", "vera", "liberation", "nimbus", "free", "lato", "cantarell", "comic", "humor",
                   "opensans", "notosans-", "roboto", "texgyre", "tinos", "arimo", "courier"):
