@@ -109,8 +109,8 @@ class MnistView(QWidget):
 
 class BigDigit(QLabel):
     """The guessed digit, large. It asks for the height a digit's glyph takes, not for the font's line
-    spacing, which some system fonts (Noto Sans, the default on many Linux desktops) make a third taller
-    than the glyphs: with them the smallest window would otherwise cut the view below it."""
+    spacing, which some system fonts (Noto Sans, the default on many Linux desktops) make far taller than
+    the glyphs (a sixth taller than DejaVu Sans's): with them the smallest window would cut the view."""
 
     def minimumSizeHint(self) -> QSize:  # the same whatever digit is shown, so that nothing moves
         glyphs = self.fontMetrics().tightBoundingRect("0123456789").height()
