@@ -52,7 +52,8 @@ LEVELS = {
                               elastic_alpha_px=2.0, elastic_sigma_px=4.0, flag_ones_p=0.3),
 }
 
-
+FLAG_ANGLE_DEG = (20.0, 65.0)  # how steeply a flag leaves the top of a 1, below the horizontal
+FLAG_LENGTH = (0.2, 0.45)  # a flag's length, as a share of the digit's height
 
 
 def _uniform(n: int, lo: float, hi: float, g: torch.Generator, device: torch.device) -> torch.Tensor:
@@ -64,10 +65,6 @@ def _gaussian_kernel(sigma: float, device: torch.device) -> torch.Tensor:
     t = torch.arange(-radius, radius + 1, device=device, dtype=torch.float32)
     k = torch.exp(-0.5 * (t / sigma) ** 2)
     return k / k.sum()
-
-
-FLAG_ANGLE_DEG = (20.0, 65.0)  # how steeply a flag leaves the top of a 1, below the horizontal
-FLAG_LENGTH = (0.2, 0.45)  # a flag's length, as a share of the digit's height
 
 
 def add_flags(x: torch.Tensor, labels: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
