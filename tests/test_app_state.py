@@ -25,6 +25,7 @@ from mnist_draw.gui.tasks.reading import LiveReader
 from mnist_draw.gui.tasks.training import run_training
 from mnist_draw.model.network import model_from_state
 from mnist_draw.model.predict import predict, temperature_of
+from mnist_draw.model.recipe import preset
 from mnist_draw.trainer.loop import EpochEvent
 
 
@@ -104,13 +105,19 @@ def test_the_form_is_refused_in_one_line_when_it_is_wrong():
     for fields, words in ((form(lr="fast"), "learning rate must be a number"),
                           (form(hidden="256,lots"), "hidden layers"),
                           (form(seed="abc"), "the seed must be a whole number"),
-                          (form(device="tpu"), "device must be one of")):
+                          (form(device="tpu"), "device must be one of"),
+                          (form(outliers=9), "outliers must be a share of the batch between 0 and 4")):
         with pytest.raises(ValueError, match=words) as raised:
             job_from_form(fields)
         assert "\n" not in str(raised.value)
     assert job_from_form(form(epochs=5)).recipe.name == "seed002"
     assert job_from_form(form(lr="0.1")).recipe.name == "seed002-custom"
     assert job_from_form(form(train_limit=60000)).train_limit is None
+    mixed = job_from_form(form(typefaces=0.1, outliers=0.5)).recipe
+    assert (mixed.typefaces, mixed.outliers, mixed.name) == (0.1, 0.5, "seed002-custom")
+    default = job_from_form(form(preset="default", hidden="1024,1024", loss="ce", optimizer="adam", lr="0.001",
+                                 batch_size=128, epochs=40, augment="light", typefaces=0.05, outliers=0.5)).recipe
+    assert default == preset("default") and default.name == "default"  # the form as the preset fills it
 
 
 def test_a_stopped_run_keeps_its_last_scored_epoch_under_a_name_that_says_so(shipped, mnist):

@@ -146,6 +146,7 @@ def test_the_windows_run_log_counts_the_printed_digits(mnist):
         records.close()  # the run itself is not needed
         return line
 
-    assert " on 1000 digits and 50 printed ones, on cpu" in first_line(preset("default"))
+    assert " on 1000 digits and 50 printed ones (and non-digits, 50% of each batch), on cpu" in first_line(
+        preset("default"))
     assert " on 1000 digits, on cpu" in first_line(preset("seed002"))
 

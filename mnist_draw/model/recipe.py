@@ -27,6 +27,8 @@ AUGMENTS = ("none", "light", "strong")
 MNIST_TRAIN_SIZE = 60000  # MNIST's training digits: a batch holds at most all of them
 MNIST_TEST_SIZE = 10000
 MAX_EPOCHS = 10000
+MAX_OUTLIERS = 4  # non-digits per batch, as a share of its digits
+MAX_TYPEFACES = 1  # printed digits, as a share of the training digits
 DEFAULT_PRESET = "seed002"  # what a new user's trainer form starts from: trains in seconds
 
 @dataclass(frozen=True)
@@ -88,13 +90,14 @@ class Recipe:
             problems.append(f"dropout must be in [0, 1) (got {self.dropout})")
         if not (0 <= self.label_smoothing < 1):
             problems.append(f"label smoothing must be in [0, 1) (got {self.label_smoothing})")
-        if not (0 <= self.outliers <= 4):
-            problems.append(f"outliers must be a share of the batch between 0 and 4 (got {self.outliers})")
+        if not (0 <= self.outliers <= MAX_OUTLIERS):
+            problems.append(f"outliers must be a share of the batch between 0 and {MAX_OUTLIERS} (got {self.outliers})")
         if not (0 <= self.outlier_weight <= 100) or not (1 <= self.outlier_bank <= 1_000_000):
             problems.append(f"outlier weight must be in [0, 100] and the bank 1 to 1000000 drawings "
                             f"(got {self.outlier_weight}, {self.outlier_bank})")
-        if not (0 <= self.typefaces <= 1):
-            problems.append(f"typefaces must be a share of the training digits between 0 and 1 (got {self.typefaces})")
+        if not (0 <= self.typefaces <= MAX_TYPEFACES):
+            problems.append(f"typefaces must be a share of the training digits between 0 and {MAX_TYPEFACES} "
+                            f"(got {self.typefaces})")
         if self.label_smoothing and self.loss != "ce":
             problems.append("label smoothing needs the cross-entropy loss")
         if problems:

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from mnist_draw.gui.selftest.mouse import draw_one
+from mnist_draw.model.recipe import preset
 
 RUN_MS = 120_000
 
@@ -144,7 +145,6 @@ def test_cuda_failing_during_a_run_is_said_in_the_window_and_the_run_ends_on_the
     import torch
 
     from mnist_draw.gui.state.run import TrainingJob
-    from mnist_draw.model.recipe import preset
 
     if torch.cuda.is_available():
         pytest.skip("CUDA works here; tests/test_reliability.py injects a failure mid-run instead")
@@ -229,8 +229,13 @@ def test_save_and_load_models(window, qtbot, tmp_path):
 def test_recipe_fields_are_remembered(make_window, trained_model, qtbot):
     first = make_window(model=trained_model)
     _set_up(first.trainer.panel, preset="seed003", digits=5000, epochs=3, seed="1234")
+    first.trainer.panel.form.outliers.setValue(0.25)
     first.close()
     second = make_window(model=trained_model)
     panel = second.trainer.panel
     assert (panel.form.preset.currentText(), panel.form.train_limit.value(), panel.form.epochs.value()) == ("seed003", 5000, 3)
     assert panel.form.activation.currentText() == "sigmoid" and panel.form.seed.text() == "1234"
+    assert (panel.form.outliers.value(), panel.form.typefaces.value()) == (0.25, 0.0)
+    panel.form.preset.setCurrentText("default")  # a preset fills them with its own shares
+    assert (panel.form.typefaces.value(), panel.form.outliers.value()) == (preset("default").typefaces,
+                                                                           preset("default").outliers)

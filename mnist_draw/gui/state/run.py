@@ -48,7 +48,9 @@ def job_from_form(fields: dict, *, data: str | None = None, download: bool = Fal
         raise ValueError(f"learning rate must be a number, like 0.01 (got {fields.get('lr')!r})") from None
     recipe = edited(base, hidden=parse_hidden(str(fields["hidden"])), activation=fields["activation"],
                     loss=fields["loss"], optimizer=fields["optimizer"], lr=lr, momentum=float(fields["momentum"]),
-                    batch_size=int(fields["batch_size"]), epochs=int(fields["epochs"]), augment=fields["augment"])
+                    batch_size=int(fields["batch_size"]), epochs=int(fields["epochs"]), augment=fields["augment"],
+                    typefaces=float(fields.get("typefaces", base.typefaces)),
+                    outliers=float(fields.get("outliers", base.outliers)))
     seed, given = parse_seed(str(fields.get("seed", "")))
     limit = int(fields.get("train_limit", TRAIN_SIZE))
     devices = [value for _, value in DEVICES]

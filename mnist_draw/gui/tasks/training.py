@@ -68,6 +68,8 @@ def _train(job: TrainingJob, control: TaskControl) -> Iterator[object]:
         size = min(job.train_limit or len(data.train_y), len(data.train_y))
         printed = typeface_count(size, job.recipe.typefaces)
         extra = f" and {printed} printed ones" if printed else ""
+        if job.recipe.outliers:
+            extra += f" (and non-digits, {job.recipe.outliers:.0%} of each batch)"
         yield Log(f"training {job.recipe.describe()} on {size} digits{extra}, on {run.device}")
     if run.device_note:
         yield Log(run.device_note)

@@ -9,8 +9,8 @@ the form is filled in (:meth:`RecipeForm.fill`) once PyTorch has been imported; 
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QLabel, QLineEdit, QSpinBox,
-                               QWidget)
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+                               QSpinBox, QWidget)
 
 from mnist_draw.gui.state.run import DEVICES
 
@@ -31,6 +31,16 @@ class RecipeForm(QGroupBox):
         self.momentum.setSingleStep(0.05)
         self.batch_size = QSpinBox()
         self.epochs = QSpinBox()
+        self.typefaces = QDoubleSpinBox()
+        self.typefaces.setToolTip("Printed digits (typefaces' 0 to 9) added to MNIST's handwriting, as a share of "
+                                  "the training digits (0: handwriting only)")
+        self.outliers = QDoubleSpinBox()
+        self.outliers.setToolTip("Drawings that are no digit mixed into each batch, as a share of it: the network "
+                                 "learns to spread its probability on them, so that it can say \"not a digit\" "
+                                 "(0: none)")
+        for share, step in ((self.typefaces, 0.05), (self.outliers, 0.25)):
+            share.setDecimals(2)
+            share.setSingleStep(step)
         self.train_limit = QSpinBox()
         self.train_limit.setSingleStep(1000)
         self.device = QComboBox()
@@ -44,13 +54,19 @@ class RecipeForm(QGroupBox):
         self.cuda_note.setStyleSheet("color: palette(mid);")
         self.cuda_note.hide()
 
+        shares = QWidget()  # the two shares of extra training pictures, side by side in one row
+        pair = QHBoxLayout(shares)
+        pair.setContentsMargins(0, 0, 0, 0)
+        pair.addWidget(self.typefaces)
+        pair.addWidget(self.outliers)
+
         grid = QGridLayout(self)
         grid.setVerticalSpacing(3)
         fields = (("Preset", self.preset), ("Hidden layers", self.hidden), ("Activation", self.activation),
                   ("Loss", self.loss), ("Optimizer", self.optimizer), ("Learning rate", self.lr),
                   ("Momentum", self.momentum), ("Batch size", self.batch_size), ("Epochs", self.epochs),
-                  ("Augmentation", self.augment), ("Training digits", self.train_limit), ("Device", self.device),
-                  ("Seed", self.seed))
+                  ("Augmentation", self.augment), ("Printed, non-digits", shares),
+                  ("Training digits", self.train_limit), ("Device", self.device), ("Seed", self.seed))
         for i, (label, widget) in enumerate(fields):
             row, col = i % COLUMNS_OF_FIELDS, 2 * (i // COLUMNS_OF_FIELDS)
             grid.addWidget(QLabel(label), row, col)
@@ -68,6 +84,8 @@ class RecipeForm(QGroupBox):
                               (self.optimizer, recipe.OPTIMIZERS), (self.augment, recipe.AUGMENTS)):
             combo.addItems(list(values))
         self.batch_size.setRange(1, recipe.MNIST_TRAIN_SIZE)
+        self.typefaces.setRange(0.0, recipe.MAX_TYPEFACES)
+        self.outliers.setRange(0.0, recipe.MAX_OUTLIERS)
         self.epochs.setRange(1, recipe.MAX_EPOCHS)
         self.train_limit.setRange(100, recipe.MNIST_TRAIN_SIZE)
         self.train_limit.setValue(recipe.MNIST_TRAIN_SIZE)
@@ -96,6 +114,8 @@ class RecipeForm(QGroupBox):
         self.batch_size.setValue(recipe.batch_size)
         self.epochs.setValue(recipe.epochs)
         self.augment.setCurrentText(recipe.augment)
+        self.typefaces.setValue(recipe.typefaces)
+        self.outliers.setValue(recipe.outliers)
 
     def values(self) -> dict:
         """The fields as plain values (what a job is built from, and what the settings remember)."""
@@ -103,7 +123,8 @@ class RecipeForm(QGroupBox):
                 "activation": self.activation.currentText(), "loss": self.loss.currentText(),
                 "optimizer": self.optimizer.currentText(), "lr": self.lr.text(), "momentum": self.momentum.value(),
                 "batch_size": self.batch_size.value(), "epochs": self.epochs.value(),
-                "augment": self.augment.currentText(), "train_limit": self.train_limit.value(),
+                "augment": self.augment.currentText(), "typefaces": self.typefaces.value(),
+                "outliers": self.outliers.value(), "train_limit": self.train_limit.value(),
                 "device": DEVICES[self.device.currentIndex()][1], "seed": self.seed.text()}
 
     def _restore(self, saved: dict) -> None:
@@ -113,7 +134,7 @@ class RecipeForm(QGroupBox):
         for key in ("hidden", "lr", "seed"):
             if key in saved:
                 getattr(self, key).setText(str(saved[key]))
-        for key in ("momentum", "batch_size", "epochs", "train_limit"):
+        for key in ("momentum", "batch_size", "epochs", "typefaces", "outliers", "train_limit"):
             if isinstance(saved.get(key), (int, float)):
                 getattr(self, key).setValue(saved[key])
         devices = [value for _, value in DEVICES]
