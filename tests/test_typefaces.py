@@ -146,7 +146,7 @@ def test_the_windows_run_log_counts_the_printed_digits(mnist):
         records.close()  # the run itself is not needed
         return line
 
-    assert " on 1000 digits and 50 printed ones (and non-digits, 50% of each batch), on cpu" in first_line(
+    assert " on 1000 digits and 50 printed ones, with 64 non-digits in each batch of 128, on cpu" in first_line(
         preset("default"))
     assert " on 1000 digits, on cpu" in first_line(preset("seed002"))
 

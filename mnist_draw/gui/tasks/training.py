@@ -68,8 +68,9 @@ def _train(job: TrainingJob, control: TaskControl) -> Iterator[object]:
         size = min(job.train_limit or len(data.train_y), len(data.train_y))
         printed = typeface_count(size, job.recipe.typefaces)
         extra = f" and {printed} printed ones" if printed else ""
-        if job.recipe.outliers:
-            extra += f" (and non-digits, {job.recipe.outliers:.0%} of each batch)"
+        if job.recipe.outliers:  # as trainer/outliers.py mixes them in: at least one per batch
+            batch = job.recipe.batch_size
+            extra += f", with {max(1, round(job.recipe.outliers * batch))} non-digits in each batch of {batch}"
         yield Log(f"training {job.recipe.describe()} on {size} digits{extra}, on {run.device}")
     if run.device_note:
         yield Log(run.device_note)
