@@ -212,6 +212,11 @@ def _draw_bank(n: int, rng: np.random.Generator) -> torch.Tensor:
     return torch.from_numpy(out)
 
 
+def outliers_per_batch(share: float, digits: int) -> int:
+    """How many non-digits go with a batch of ``digits`` digits: ``share`` of them, at least one."""
+    return max(1, round(share * digits))
+
+
 class OutlierExposure:
     """Mixes drawn non-digits into every training batch and pushes the network's output on them
     towards uniform (``weight`` times the cross-entropy against one tenth per digit).
@@ -247,7 +252,7 @@ class OutlierExposure:
 
     def loss(self, model, xb: torch.Tensor, yb: torch.Tensor, loss_fn, generator: torch.Generator) -> torch.Tensor:
         """The digits' loss plus the outliers' pull towards a uniform output, from one forward pass."""
-        odd = self.batch(max(1, round(self.share * len(xb))), generator)
+        odd = self.batch(outliers_per_batch(self.share, len(xb)), generator)
         out = model(torch.cat([xb, odd]))
         uniform = -F.log_softmax(out[len(xb):], dim=1).mean()
         return loss_fn(out[: len(xb)], yb) + self.weight * uniform

@@ -54,6 +54,7 @@ def run_training(job: TrainingJob, control: TaskControl) -> Iterator[object]:
 def _train(job: TrainingJob, control: TaskControl) -> Iterator[object]:
     from mnist_draw.trainer.data import load_mnist
     from mnist_draw.trainer.loop import BatchEvent, DeviceEvent, TrainingRun
+    from mnist_draw.trainer.outliers import outliers_per_batch
     from mnist_draw.trainer.typefaces import typeface_count
 
     _import_the_compiler_quietly()
@@ -68,9 +69,9 @@ def _train(job: TrainingJob, control: TaskControl) -> Iterator[object]:
         size = min(job.train_limit or len(data.train_y), len(data.train_y))
         printed = typeface_count(size, job.recipe.typefaces)
         extra = f" and {printed} printed ones" if printed else ""
-        if job.recipe.outliers:  # as trainer/outliers.py mixes them in: at least one per batch
+        if job.recipe.outliers:
             batch = job.recipe.batch_size
-            extra += f", with {max(1, round(job.recipe.outliers * batch))} non-digits in each batch of {batch}"
+            extra += f", with {outliers_per_batch(job.recipe.outliers, batch)} non-digits in each batch of {batch}"
         yield Log(f"training {job.recipe.describe()} on {size} digits{extra}, on {run.device}")
     if run.device_note:
         yield Log(run.device_note)
