@@ -50,23 +50,32 @@ def test_strokes_tracing_mnist_digits_of_every_class_are_read_right(window, conf
 def test_the_guess_is_worded_by_the_one_rule(qtbot):
     from mnist_draw.gui.state.live import Guess
     from mnist_draw.gui.views.prediction import PredictionView
+    from mnist_draw.gui.views.style import ACCENT
     from mnist_draw.verdict import verdict
 
     view = PredictionView()
     qtbot.addWidget(view)
+    view.bars.resize(300, 300)
     pixels = np.zeros((28, 28), np.float32)
+
+    def accented() -> set[int]:
+        """The digits whose bar is painted in the accent colour (read from the bars' pixels)."""
+        image, row = view.bars.grab().toImage(), view.bars.height() / 10
+        start = int(row * 1.2) + 3  # just inside where every bar with any probability begins
+        return {d for d in range(10) if image.pixelColor(start, int(row * (d + 0.5))).name() == ACCENT.name()}
 
     def show(probabilities, pen_too_thick=False):
         v = verdict(probabilities, pen_too_thick)
         view.show_guess(Guess(pixels, v.label, v.confidence, tuple(probabilities), verdict=v))
-        return view.digit.text(), view.verdict.text()
+        return view.digit.text(), view.verdict.text(), accented()
 
     doubtful = (0.02, 0.02, 0.02, 0.02, 0.41, 0.02, 0.02, 0.02, 0.02, 0.43)
-    assert show(doubtful) == ("9?", "not sure: 9 (43%) or 4 (41%)")
-    assert show((0.0, 0.0, 0.0, 0.97, 0.0, 0.0, 0.0, 0.0, 0.03, 0.0)) == ("3", "97% sure")
-    assert show((0.1,) * 10) == ("?", "not a digit")
+    assert show(doubtful) == ("9?", "not sure: 9 (43%) or 4 (41%)", {9})
+    assert show((0.0, 0.0, 0.0, 0.97, 0.0, 0.0, 0.0, 0.0, 0.03, 0.0)) == ("3", "97% sure", {3})
+    almost_even = (0.1,) * 9 + (0.1001,)  # one digit a hair ahead: still no digit stands out
+    assert show(almost_even) == ("?", "not a digit", set())
     assert show((0.0, 0.0, 0.0, 0.97, 0.0, 0.0, 0.0, 0.0, 0.03, 0.0), pen_too_thick=True) == \
-        ("?", "the pen is too thick for a digit this small")
+        ("?", "the pen is too thick for a digit this small", set())
 
 
 def test_the_shipped_model_says_not_a_digit_for_drawings_that_are_none(make_window, current_guess):

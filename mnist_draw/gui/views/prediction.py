@@ -24,13 +24,15 @@ NO_MODEL = "No model yet — train one"
 
 
 class ProbabilityBars(QWidget):
-    """Ten horizontal bars, one per digit, the most likely one highlighted; clicking a row chooses its digit."""
+    """Ten horizontal bars, one per digit, the most likely one highlighted (unless the answer is no digit at
+    all); clicking a row chooses its digit."""
 
     chosen = Signal(int)  # the digit whose row was clicked
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.probabilities: tuple[float, ...] = ()
+        self.highlighted: int | None = None  # the digit whose bar is drawn in the accent colour
         self.setMinimumSize(160, 150)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -49,8 +51,11 @@ class ProbabilityBars(QWidget):
                 self.chosen.emit(digit)
                 return
 
-    def set_probabilities(self, probabilities: tuple[float, ...]) -> None:
+    def set_probabilities(self, probabilities: tuple[float, ...], highlight: bool = True) -> None:
+        """Show these probabilities; ``highlight``: draw the most likely digit's bar in the accent colour
+        (not when the answer is "not a digit": no digit stands out then, whichever is a hair ahead)."""
         self.probabilities = probabilities
+        self.highlighted = int(np.argmax(probabilities)) if probabilities and highlight else None
         self.update()
 
     def paintEvent(self, event) -> None:
@@ -59,7 +64,6 @@ class ProbabilityBars(QWidget):
         row = self.height() / 10
         label_w, value_w = row * 1.2, painter.fontMetrics().horizontalAdvance("100%") + 8
         bar_w = max(10.0, self.width() - label_w - value_w)
-        top = int(np.argmax(self.probabilities)) if self.probabilities else -1
         text = self.palette().text().color()
         for digit in range(10):
             y = self.row_rect(digit).top()
@@ -67,7 +71,7 @@ class ProbabilityBars(QWidget):
             painter.setPen(text)
             painter.drawText(QRectF(0, y, label_w, row), Qt.AlignmentFlag.AlignCenter, str(digit))
             painter.fillRect(QRectF(label_w, y + row * 0.2, bar_w, row * 0.6), QColor(0, 0, 0, 20))
-            colour = ACCENT if digit == top else QColor(150, 160, 175)
+            colour = ACCENT if digit == self.highlighted else QColor(150, 160, 175)
             painter.fillRect(QRectF(label_w, y + row * 0.2, bar_w * p, row * 0.6), colour)
             if self.probabilities:
                 painter.drawText(QRectF(label_w + bar_w + 4, y, value_w, row),
@@ -190,7 +194,6 @@ class PredictionView(QWidget):
         """The guess as the one rule (:mod:`mnist_draw.verdict`) words it: a sure digit in black; a doubt,
         a drawing that is no digit or a pen too thick for it in grey, with the digit as a hint."""
         self.mnist.set_pixels(guess.pixels)
-        self.bars.set_probabilities(guess.probabilities)
         v = guess.verdict
         if guess.pixels is None:
             digit, text = "", "Draw a digit"
@@ -200,6 +203,7 @@ class PredictionView(QWidget):
             digit, text = str(v.label), f"{v.confidence:.0%} sure"
         else:
             digit, text = ("?" if v.kind in ("not a digit", "pen too thick") else f"{v.label}?"), v.text
+        self.bars.set_probabilities(guess.probabilities, highlight=digit not in ("", "?"))
         self.digit.setText(digit)
         self.digit.setStyleSheet("" if v is not None and v.sure else "color: palette(mid);")
         self.verdict.setText(text)
