@@ -45,6 +45,11 @@ class Verdict:
     runner_up: int  # the second most probable digit
     runner_up_confidence: float
 
+    @property
+    def names_a_digit(self) -> bool:
+        """Whether the answer points at a digit (sure, or one of two), not "not a digit" or a pen too thick."""
+        return self.kind in ("digit", "not sure")
+
 
 def verdict(probabilities: Sequence[float], pen_too_thick: bool = False, sure_at: float | None = None) -> Verdict:
     """What to tell the user about a drawing, given the network's ten (calibrated) probabilities and

@@ -21,19 +21,19 @@ def _probs(**given: float) -> list[float]:
 
 def test_a_clear_digit_is_sure():
     v = verdict(_probs(d3=0.97))
-    assert (v.kind, v.label, v.sure) == ("digit", 3, True)
+    assert (v.kind, v.label, v.sure, v.names_a_digit) == ("digit", 3, True, True)
     assert v.confidence == pytest.approx(0.97) and v.text == "3, 97% sure"
 
 
 def test_two_close_digits_are_not_sure_and_named():
     v = verdict(_probs(d9=SURE_AT - 0.1, d4=0.15))
-    assert (v.kind, v.label, v.runner_up, v.sure) == ("not sure", 9, 4, False)
+    assert (v.kind, v.label, v.runner_up, v.sure, v.names_a_digit) == ("not sure", 9, 4, False, True)
     assert v.text == f"not sure: 9 ({SURE_AT - 0.1:.0%}) or 4 (15%)"
 
 
 def test_probability_spread_over_many_digits_is_not_a_digit():
     v = verdict([0.1] * 10)
-    assert (v.kind, v.sure, v.text) == ("not a digit", False, "not a digit")
+    assert (v.kind, v.sure, v.text, v.names_a_digit) == ("not a digit", False, "not a digit", False)
 
 
 def test_the_threshold_is_the_boundary():
@@ -50,7 +50,7 @@ def test_another_threshold_can_be_weighed_without_changing_the_apps():
 
 def test_a_pen_too_thick_is_never_sure_even_when_the_network_is():
     v = verdict(_probs(d8=0.99), pen_too_thick=True)
-    assert (v.kind, v.sure, v.text) == ("pen too thick", False, PEN_TOO_THICK_TEXT)
+    assert (v.kind, v.sure, v.text, v.names_a_digit) == ("pen too thick", False, PEN_TOO_THICK_TEXT, False)
     assert v.label == 8  # still shown as a hint
     assert {verdict(p, t).kind for p, t in [(_probs(d1=0.9), False), (_probs(d1=SURE_AT - 0.25, d2=0.3), False),
                                             ([0.1] * 10, False), ([0.1] * 10, True)]} == set(KINDS)

@@ -202,8 +202,9 @@ class PredictionView(QWidget):
         elif v.sure:
             digit, text = str(v.label), f"{v.confidence:.0%} sure"
         else:
-            digit, text = ("?" if v.kind in ("not a digit", "pen too thick") else f"{v.label}?"), v.text
-        self.bars.set_probabilities(guess.probabilities, highlight=digit not in ("", "?"))
+            digit, text = (f"{v.label}?" if v.names_a_digit else "?"), v.text
+        self.bars.set_probabilities(guess.probabilities,
+                                    highlight=guess.pixels is not None and v is not None and v.names_a_digit)
         self.digit.setText(digit)
         self.digit.setStyleSheet("" if v is not None and v.sure else "color: palette(mid);")
         self.verdict.setText(text)
