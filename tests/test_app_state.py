@@ -118,6 +118,9 @@ def test_the_form_is_refused_in_one_line_when_it_is_wrong():
     default = job_from_form(form(preset="default", hidden="1024,1024", loss="ce", optimizer="adam", lr="0.001",
                                  batch_size=128, epochs=40, augment="light", typefaces=0.05, outliers=0.5)).recipe
     assert default == preset("default") and default.name == "default"  # the form as the preset fills it
+    squared = job_from_form(form(preset="default", hidden="1024,1024", loss="mse", optimizer="adam", lr="0.001",
+                                 batch_size=128, epochs=40, augment="light", typefaces=0.05, outliers=0.5)).recipe
+    assert (squared.loss, squared.label_smoothing) == ("mse", 0.0)  # smoothing is cross-entropy's: it goes with it
 
 
 def test_a_stopped_run_keeps_its_last_scored_epoch_under_a_name_that_says_so(shipped, mnist):

@@ -55,7 +55,8 @@ def test_mnist_train_evaluates_the_shipped_model_by_default():
 
 @pytest.mark.parametrize("args, code", [
     (["--lr", "-1"], 2), (["--optimizer", "lbfgs"], 2), (["--hidden", "a,b"], 2), (["--device", "tpu"], 2),
-    (["--threads", "0"], 2), (["--typefaces", "2"], 2),
+    (["--threads", "0"], 2), (["--typefaces", "2"], 2), (["--outliers", "9"], 2), (["--schedule", "step"], 2),
+    (["--loss", "mse", "--label-smoothing", "0.1"], 2),
 ])
 def test_mnist_train_bad_arguments(args, code):
     proc = run_cli("-m", "mnist_draw.trainer.cli", "--no-download", *args)
@@ -190,6 +191,10 @@ def test_mnist_train_says_1_epoch_and_keeps_a_presets_name_when_only_its_length_
     assert parse("--epochs", "3").name == "seed002" and parse("--epochs", "3").epochs == 3
     assert parse("--max-steps", "100").name == "seed002"
     assert parse("--epochs", "3", "--lr", "0.1").name == "seed002-custom"
+    every = parse("--outliers", "0.25", "--label-smoothing", "0.1", "--schedule", "cosine")
+    assert (every.outliers, every.label_smoothing, every.schedule) == (0.25, 0.1, "cosine")
+    squared = recipe_from_args(build_parser().parse_args(["--loss", "mse"]))  # the default recipe smooths its labels
+    assert (squared.loss, squared.label_smoothing, squared.outliers) == ("mse", 0.0, 0.5)
     out = tmp_path / "m.safetensors"
     code = main(["--preset", "seed002", "--epochs", "1", "--train-limit", "640", "--seed", "0", "--no-download",
                  "--threads", "1", "--out", str(out)])

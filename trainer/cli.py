@@ -47,7 +47,7 @@ class Failure(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mnist_draw.model.recipe import ACTIVATIONS, LOSSES, OPTIMIZERS, PRESETS, SCALINGS, AUGMENTS
+    from mnist_draw.model.recipe import ACTIVATIONS, AUGMENTS, LOSSES, OPTIMIZERS, PRESETS, SCALINGS, SCHEDULES
 
     p = _Parser(prog="mnist-train", description="Train an MLP on MNIST, or evaluate a model file.")
     p.add_argument("--preset", default="default", choices=list(PRESETS), help="recipe to start from (default: default)")
@@ -67,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--augment", choices=AUGMENTS)
     p.add_argument("--typefaces", type=float, metavar="SHARE", help="printed digits of 51 typefaces added, as a share "
                    "of the training digits (default recipe: 0.05; 0: MNIST's handwriting alone)")
+    p.add_argument("--outliers", type=float, metavar="SHARE", help="drawings that are no digit mixed into each "
+                   "batch, as a share of its digits, trained towards a uniform output so that the model can say "
+                   "'not a digit' (default recipe: 0.5; 0: none)")
+    p.add_argument("--label-smoothing", type=float, metavar="EPS", help="share of each digit's target spread over "
+                   "all ten (cross-entropy only; default recipe: 0.05)")
+    p.add_argument("--schedule", choices=SCHEDULES, help="learning rate: constant, or cosine (down to zero by the end)")
     p.add_argument("--max-steps", type=int, help="stop after this many batches in all")
     p.add_argument("--train-limit", type=int, metavar="N", help="train on the first N training digits only")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
@@ -94,7 +100,7 @@ def recipe_from_args(args: argparse.Namespace):
     r = preset(args.preset)
     changes = {}
     for name in ("epochs", "lr", "batch_size", "optimizer", "momentum", "weight_decay", "loss", "activation",
-                 "scaling", "dropout", "augment", "typefaces", "max_steps"):
+                 "scaling", "dropout", "augment", "typefaces", "outliers", "label_smoothing", "schedule", "max_steps"):
         value = getattr(args, name)
         if value is not None:
             changes[name] = value

@@ -173,7 +173,12 @@ LENGTH_FIELDS = ("epochs", "max_steps")  # how long a recipe trains: changing on
 
 def edited(base: Recipe, **changes: Any) -> Recipe:
     """``base`` with ``changes``: still named after it when only how long it trains changed (10 epochs of
-    seed002 are still seed002), else "<name>-custom"; raises ValueError for a bad change."""
+    seed002 are still seed002), else "<name>-custom"; raises ValueError for a bad change.
+
+    Label smoothing belongs to the cross-entropy loss: choosing another loss drops the base's smoothing,
+    unless the changes ask for smoothing too (then the recipe's check says they do not go together)."""
+    if changes.get("loss", base.loss) != "ce" and "label_smoothing" not in changes:
+        changes["label_smoothing"] = 0.0
     recipe = base.replace(**changes)
     if recipe.replace(**{f: getattr(base, f) for f in LENGTH_FIELDS}) != base:
         recipe = recipe.replace(name=f"{base.name}-custom" if base.name != "custom" else "custom")
