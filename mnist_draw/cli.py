@@ -1,18 +1,24 @@
 """``mnist-draw``: the desktop app, ``mnist-draw classify`` for image files, ``mnist-draw --self-test``.
 
-``mnist-draw`` with no command opens the window. ``mnist-draw classify IMAGE...`` puts each image
-through the same preprocessing as the canvas and prints the network's guess and whether it is sure,
-by the same rule as the window (:func:`mnist_draw.verdict.verdict`); with ``--json`` one object per
-line. Exit status: 0 all classified, 1 some file could not be read (the others are still classified),
-2 the model cannot be used or the arguments are wrong. Never a traceback; every error is one line
-that starts with ``mnist-draw: error:``; no number printed is ever NaN or infinite.
+``mnist-draw`` with no command opens the window. ``mnist-draw classify IMAGE...`` puts each image (a
+folder: the pictures in it and its folders below; a wildcard pattern the shell left as it is, as
+Windows' shells do: the files it matches) through the same preprocessing as the canvas and prints the
+network's guess and whether it is sure, by the same rule as the window
+(:func:`mnist_draw.verdict.verdict`); with ``--json`` one object per line. Exit status: 0 all
+classified, 1 some file could not be read (the others are still classified), 2 the model cannot be
+used or the arguments are wrong, 141 the output's reader went away (``| head``). Never a traceback;
+every error is one line that starts with ``mnist-draw: error:``; no number printed is ever NaN or
+infinite.
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import json
+import os
 import sys
+from typing import Iterator
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -45,11 +51,34 @@ def _record(name: str, x, loaded) -> dict:
             "text": "sure" if v.sure else v.text}
 
 
+def _image_files(names: list[str]) -> Iterator[tuple[str, str | None]]:
+    """Each IMAGE argument as the files to read, each with None, or a name with the one line saying why it
+    gives none. A folder gives the pictures in it and in its folders below, by path (files with a picture
+    format's suffix: a folder per digit of saved drawings reads as it is); a wildcard pattern that is not a
+    file's own name gives the files it matches, sorted; anything else is a file, read as it is."""
+    from PIL import Image
+
+    picture = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
+    for name in names:
+        if os.path.isdir(name):
+            found = sorted(os.path.join(top, f) for top, _, files in os.walk(name) for f in files
+                           if os.path.splitext(f)[1].lower() in picture)
+            if not found:
+                yield name, f"{name}: a folder with no pictures in it (or below it)"
+            yield from ((f, None) for f in found)
+        elif not os.path.exists(name) and glob.has_magic(name):
+            found = sorted(f for f in glob.glob(name, recursive=True) if os.path.isfile(f))
+            yield from ((f, None) for f in found) if found else [(name, f"{name}: no file matches this pattern")]
+        else:
+            yield name, None
+
+
 def classify_main(argv: list[str]) -> int:
     p = _Parser(prog="mnist-draw classify", description="Classify images of handwritten digits.")
     p.add_argument("--model", help="model file (default: the shipped model)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
-    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="an image file, a folder (the pictures in it and "
+                   "below it), or a wildcard pattern such as drawings/*.png")
     args = p.parse_args(argv)
 
     from mnist_draw.model.files import ModelFileError, load_model
@@ -63,7 +92,11 @@ def classify_main(argv: list[str]) -> int:
         return EXIT_USAGE
 
     status = EXIT_OK
-    for name in args.images:
+    for name, nothing in _image_files(args.images):
+        if nothing:
+            _say(f"{PREFIX} {nothing}")
+            status = EXIT_SOME_FAILED
+            continue
         try:
             x = preprocess(load_image(name))
         except ImageError as exc:
@@ -96,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
             return classify_main(argv[1:])
         except KeyboardInterrupt:
             return 130
+        except BrokenPipeError:  # its reader has gone (| head): stop, as other command-line tools do
+            from mnist_draw.errors import stdout_gone
+
+            return stdout_gone()
     p = _Parser(prog="mnist-draw", usage="%(prog)s [--self-test] [--model MODEL] [--data DIR] [--version]\n"
                 "       %(prog)s classify [--model PATH] [--json] IMAGE...",
                 description="Draw a digit and watch a neural network read it (opens the window).",

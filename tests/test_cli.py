@@ -1,12 +1,15 @@
 """The command lines, as other tools use them: exact output forms, exit statuses, one-line errors."""
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from _support import run_cli
+from _support import ROOT, run_cli
 
 
 def _assert_one_line_error(proc):
@@ -246,3 +249,49 @@ def test_mnist_train_puts_the_sigterm_handler_back_on_every_way_out(case, args, 
         assert torch.get_num_threads() == threads  # the thread count is the process's: put back as well
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _with_its_reader_gone(*args: str) -> subprocess.CompletedProcess:
+    """Run a command of ours whose stdout's reader has already gone, as `... | head -1` leaves it."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run([sys.executable, *args], stdout=write, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                              timeout=300)
+    finally:
+        os.close(write)
+
+
+def test_classify_stops_quietly_when_its_reader_goes_away(digit_files):
+    paths, _, _ = digit_files
+    proc = _with_its_reader_gone("-m", "mnist_draw.cli", "classify", *(str(p) for p in paths.values()))
+    assert (proc.returncode, proc.stderr) == (141, "")  # as `... | head` ends other tools: no traceback
+
+
+def test_mnist_train_stops_and_writes_nothing_when_its_reader_goes_away(tmp_path):
+    out = tmp_path / "m.safetensors"
+    proc = _with_its_reader_gone("-m", "mnist_draw.trainer.cli", "--preset", "seed002", "--epochs", "2", "--json",
+                                 "--train-limit", "1000", "--threads", "1", "--no-download", "--out", str(out))
+    assert proc.returncode == 141
+    assert "Traceback" not in proc.stderr and "broken pipe" in proc.stderr.strip().splitlines()[-1]
+    assert not out.exists()
+
+
+def test_classify_reads_folders_and_patterns_the_shell_left(digit_files, tmp_path):
+    paths, _, _ = digit_files
+    folder = tmp_path / "mine"
+    for label, path in paths.items():  # a folder per digit, as saved drawings are kept
+        (folder / str(label)).mkdir(parents=True)
+        (folder / str(label) / path.name).write_bytes(path.read_bytes())
+    (folder / "notes.txt").write_text("not a picture: left alone")
+    (tmp_path / "empty").mkdir()
+    proc = run_cli("-m", "mnist_draw.cli", "classify", "--json", str(folder), str(tmp_path / "digit*.png"),
+                   str(tmp_path / "empty"), str(tmp_path / "none*.png"))
+    records = [json.loads(line) for line in proc.stdout.splitlines()]
+    in_folder = sorted(str(folder / str(label) / path.name) for label, path in paths.items())
+    assert [r["file"] for r in records] == in_folder + sorted(str(p) for p in paths.values())
+    assert [r["label"] for r in records[:3]] == [int(os.path.basename(os.path.dirname(f))) for f in in_folder]
+    assert proc.returncode == 1  # the empty folder and the pattern that matches nothing, each said in a line
+    errors = proc.stderr.strip().splitlines()
+    assert len(errors) == 2 and "no pictures" in errors[0] and "no file matches" in errors[1]
+    assert all(line.startswith("mnist-draw: error: ") for line in errors)

@@ -3,8 +3,9 @@
 Start from a preset (``--preset seed002``) and change any part of it with the other options. On a
 terminal a progress bar shows the run; with ``--json`` stdout carries exactly one JSON object per epoch
 and nothing else, for scripts. Exit status: 0 done, 1 training failed (e.g. the loss diverged),
-2 bad arguments, data or model file, 130 interrupted (Ctrl+C or SIGTERM; nothing is written). A SIGTERM
-that comes while the model is being saved lets the save finish (a fraction of a second), then exits 0.
+2 bad arguments, data or model file, 130 interrupted (Ctrl+C or SIGTERM; nothing is written), 141 its
+output's reader went away (``| head``; nothing is written). A SIGTERM that comes while the model is being
+saved lets the save finish (a fraction of a second), then exits 0.
 
 Under ``torchrun`` the same command trains in several processes (see
 :mod:`mnist_draw.trainer.distributed`): the first process alone shows progress, prints the JSON lines
@@ -148,6 +149,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _say(f"{_who()}: interrupted; nothing was saved")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # stdout's reader has gone (| head): stop as if interrupted; the model is saved after
+        from mnist_draw.errors import stdout_gone  # the run, and nothing is written to stdout after that
+
+        status = stdout_gone()
+        _say(f"{_who()}: its output was closed (broken pipe); stopped, and no model file was written")
+        return status
     except RuntimeError as exc:
         from mnist_draw.trainer.distributed import launched, lost_contact, what_happened
 
@@ -224,7 +231,7 @@ def evaluate_model(args: argparse.Namespace, proc: _Process) -> int:
     data = _mnist(args, proc, device=proc.device)
     accuracy = evaluate(loaded.model, data.test_x, data.test_y)
     if _is_first():
-        print(f"test_accuracy {accuracy:.4f}")
+        print(f"test_accuracy {accuracy:.4f}", flush=True)
     return EXIT_OK
 
 
