@@ -8,8 +8,9 @@ from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication
 
-from mnist_draw.gui.views.canvas import DEFAULT_PEN_WIDTH
+from mnist_draw.gui.views.canvas import CHECKPOINT_EVERY, DEFAULT_PEN_WIDTH
 from mnist_draw.gui.selftest.mouse import canvas_point, draw_one, draw_unit_stroke, move_with_button
+from mnist_draw.gui.views.images import qimage_to_array
 from mnist_draw.gui.views.prediction import NO_MODEL
 
 
@@ -84,6 +85,53 @@ def test_resizing_keeps_the_drawing_and_scales_it(window, qtbot):
     ratio = (canvas.square().width() / side) ** 2
     assert canvas.ink_pixels() > 0
     assert abs(canvas.ink_pixels() / before - ratio) < 0.3 * ratio  # the ink scaled with the paper
+
+
+def _undo_keys(window, qtbot, times: int, redo: bool = False) -> None:
+    modifiers = Qt.KeyboardModifier.ControlModifier
+    if redo:
+        modifiers |= Qt.KeyboardModifier.ShiftModifier
+    for _ in range(times):
+        qtbot.keyClick(window, Qt.Key.Key_Z, modifiers)
+
+
+def test_each_step_paints_only_what_changed_and_the_picture_is_the_same(window, qtbot, mnist, monkeypatch):
+    """A long drawing stays as quick to add to and undo as a short one: a new stroke paints one stroke, an undo
+    a few; and the picture is the same, pixel for pixel, as the whole drawing painted from scratch."""
+    canvas = window.canvas
+    painted = []
+    real = canvas._paint_strokes
+    monkeypatch.setattr(canvas, "_paint_strokes", lambda painter, strokes: (painted.append(len(strokes)),
+                                                                            real(painter, strokes)))
+    canvas.put_pixels(mnist.test_x[0].numpy())  # a picture under the strokes, as an opened file is
+    for i in range(60):
+        window.actions.eraser.setChecked(i % 9 == 8)
+        pen = window.actions.pen_slider
+        pen.setValue(pen.minimum() + (i * 7) % (pen.maximum() - pen.minimum()))
+        draw_unit_stroke(canvas, [(0.1 + 0.8 * (i % 10) / 10, 0.15), (0.5, 0.5 + 0.3 * (i % 3) / 3)], steps=3)
+    assert painted[-1] == 1  # the 60th stroke painted itself only, not the 59 before it
+    painted.clear()
+    _undo_keys(window, qtbot, 13)
+    assert len(painted) == 13 and max(painted) < CHECKPOINT_EVERY  # each undo: at most the strokes since a kept picture
+    painted.clear()
+    _undo_keys(window, qtbot, 5, redo=True)
+    assert len(painted) == 5 and max(painted) <= 1  # each redo: the one stroke it brings back, if that
+    draw_unit_stroke(canvas, [(0.2, 0.9), (0.8, 0.9)], steps=3)  # a new stroke after undoing: history branches
+    _undo_keys(window, qtbot, 2)
+    undone_twice = qimage_to_array(canvas.snapshot())
+    _undo_keys(window, qtbot, 2, redo=True)
+    steps = qimage_to_array(canvas.snapshot())
+
+    side = canvas.square().width()  # now paint it all from scratch: at another size and back again
+    left, right = window.top.sizes()
+    window.top.setSizes([left // 2, right + left - left // 2])
+    qtbot.waitUntil(lambda: canvas.square().width() < side)
+    window.top.setSizes([left, right])
+    qtbot.waitUntil(lambda: canvas.square().width() == side)
+    assert painted[-1] == 53  # from scratch: all of the 60 - 13 + 5 + 1 strokes
+    assert np.array_equal(qimage_to_array(canvas.snapshot()), steps)
+    _undo_keys(window, qtbot, 2)
+    assert np.array_equal(qimage_to_array(canvas.snapshot()), undone_twice)
 
 
 def test_pen_width_window_layout_and_tab_are_remembered(make_window, trained_model):

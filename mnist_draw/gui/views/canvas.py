@@ -8,7 +8,9 @@ Every stroke is also kept as a ``QPainterPath`` in *unit* coordinates (the canva
 list the image can be painted again at any size: after a resize (the drawing scales with the
 window), on a HiDPI screen (the image has side x devicePixelRatio pixels) and after undo or redo.
 Undo and redo step between snapshots of the drawing; a snapshot is a tuple of strokes, so keeping
-many costs little.
+many costs little. Painting every stroke again at each step made each step slower the more was drawn,
+so the pictures of some snapshots are kept (:class:`_Pictures`) and a step paints only the strokes
+that differ from one of them: a new stroke paints one, an undo a few.
 
 The paper is white and the ink black. A picture that is opened, dropped or pasted becomes the
 drawing's background, first turned into the same black ink on white paper (whatever its colours or
@@ -33,6 +35,8 @@ DEFAULT_PEN_WIDTH = 1 / 12
 PEN_WIDTHS = (0.02, 0.2)  # the smallest and largest width offered, as shares of the side
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
 UNDO_LIMIT = 200  # steps of undo kept; older ones are dropped, so a long session's history stays small
+CHECKPOINT_EVERY = 8  # the picture after every 8th stroke is kept, so an undo paints at most 7 strokes
+CHECKPOINTS = 32  # how many of those are kept, the newest: 256 strokes' worth, a few megabytes
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,42 @@ class Drawing:
     @property
     def empty(self) -> bool:
         return not self.strokes and self.background is None
+
+
+class _Pictures:
+    """Pictures of drawings already painted, to start the next one from.
+
+    Strokes are painted in order, each over what is there, so a drawing painted on top of the picture of
+    a drawing it begins with (the same background, the same first strokes) comes out the same, pixel for
+    pixel, as one painted from scratch. Kept: the last drawing painted, and every drawing whose stroke
+    count is a multiple of ``CHECKPOINT_EVERY`` (the newest ``CHECKPOINTS``); all of them only while the
+    paper keeps its size in pixels.
+    """
+
+    def __init__(self) -> None:
+        self._size: tuple[int, float] | None = None
+        self._last: tuple[Drawing, QImage] | None = None
+        self._checkpoints: list[tuple[Drawing, QImage]] = []
+
+    def start(self, drawing: Drawing, size: tuple[int, float]) -> tuple[QImage | None, int]:
+        """A copy of the kept picture ``drawing`` begins with that has the most of its strokes, and how many
+        it has; ``(None, 0)`` when none fits (then even the background is still to be painted)."""
+        if size != self._size:
+            self._size, self._last, self._checkpoints = size, None, []
+        best, count = None, 0
+        for kept, image in ([self._last] if self._last else []) + self._checkpoints:
+            n = len(kept.strokes)
+            if (best is None or n > count) and kept.background is drawing.background and n <= len(drawing.strokes) \
+                    and all(a is b for a, b in zip(kept.strokes, drawing.strokes)):
+                best, count = image, n
+        return (best.copy(), count) if best is not None else (None, 0)
+
+    def keep(self, drawing: Drawing, image: QImage) -> None:
+        self._last = (drawing, image.copy())
+        n = len(drawing.strokes)
+        if n % CHECKPOINT_EVERY == 0 and n and not any(kept is drawing for kept, _ in self._checkpoints):
+            self._checkpoints.append((drawing, image.copy()))
+            del self._checkpoints[:-CHECKPOINTS]
 
 
 class Canvas(QWidget):
@@ -72,6 +112,7 @@ class Canvas(QWidget):
         self._path: QPainterPath | None = None  # the stroke being drawn
         self._last = QPointF()
         self._image = QImage()
+        self._pictures = _Pictures()
 
     # ------------------------------------------------------------------ what the rest of the app reads
 
@@ -205,23 +246,32 @@ class Canvas(QWidget):
         return painter
 
     def _render(self) -> None:
-        """Paint the whole drawing again, at the widget's current size and pixel ratio."""
+        """Paint the drawing again, at the widget's current size and pixel ratio: on a kept picture of a
+        drawing it begins with, or from scratch."""
         ratio = self.devicePixelRatioF()
         pixels = max(1, round(self.square().width() * ratio))
-        self._image = QImage(pixels, pixels, QImage.Format.Format_Grayscale8)
-        self._image.setDevicePixelRatio(ratio)
-        self._image.fill(PAPER)
+        image, done = self._pictures.start(self._drawing, (pixels, ratio))
+        fresh = image is None
+        if fresh:
+            image = QImage(pixels, pixels, QImage.Format.Format_Grayscale8)
+            image.setDevicePixelRatio(ratio)
+            image.fill(PAPER)
+        self._image = image
         painter = self._painter()
         background = self._drawing.background
-        if background is not None:
+        if fresh and background is not None:
             scale = 1 / max(background.width(), background.height())
             w, h = background.width() * scale, background.height() * scale
             painter.drawImage(QRectF((1 - w) / 2, (1 - h) / 2, w, h), background)
-        for stroke in self._drawing.strokes:
+        self._paint_strokes(painter, self._drawing.strokes[done:])
+        painter.end()
+        self._pictures.keep(self._drawing, self._image)
+        self.update()
+
+    def _paint_strokes(self, painter: QPainter, strokes: tuple[Stroke, ...]) -> None:
+        for stroke in strokes:
             painter.setPen(self._pen(stroke.width, stroke.eraser))
             painter.drawPath(stroke.path)
-        painter.end()
-        self.update()
 
     def _unit(self, pos: QPointF) -> QPointF:
         square = self.square()
