@@ -33,7 +33,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=5)
     args = p.parse_args()
 
-    from PySide6.QtCore import QEvent
+    from PySide6.QtCore import QEvent, Qt
     from PySide6.QtWidgets import QApplication
 
     from mnist_draw.gui.selftest.mouse import canvas_point, move_with_button, send_mouse
@@ -64,8 +64,8 @@ def main() -> None:
             move_with_button(canvas, point)
         with nothing_kept(from_scratch):
             started = time.perf_counter()
-            send_mouse(canvas, QEvent.Type.MouseButtonRelease, points[-1], canvas_module.Qt.MouseButton.LeftButton,
-                       canvas_module.Qt.MouseButton.NoButton)
+            send_mouse(canvas, QEvent.Type.MouseButtonRelease, points[-1], Qt.MouseButton.LeftButton,
+                       Qt.MouseButton.NoButton)
             return (time.perf_counter() - started) * 1000
 
     def undo_redo_ms(from_scratch: bool) -> float:

@@ -53,16 +53,16 @@ def _record(name: str, x, loaded) -> dict:
 
 def _image_files(names: list[str]) -> Iterator[tuple[str, str | None]]:
     """Each IMAGE argument as the files to read, each with None, or a name with the one line saying why it
-    gives none. A folder gives the pictures in it and in its folders below, by path (files with a picture
-    format's suffix: a folder per digit of saved drawings reads as it is); a wildcard pattern that is not a
-    file's own name gives the files it matches, sorted; anything else is a file, read as it is."""
-    from PIL import Image
+    gives none. A folder gives the pictures in it and in its folders below, by path (the files the personal
+    samples' folders count as pictures: a folder per digit of saved drawings reads as it is); a wildcard
+    pattern that is not a file's own name gives the files it matches, sorted; anything else is a file, read
+    as it is."""
+    from mnist_draw.samples import is_picture_file
 
-    picture = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
     for name in names:
         if os.path.isdir(name):
             found = sorted(os.path.join(top, f) for top, _, files in os.walk(name) for f in files
-                           if os.path.splitext(f)[1].lower() in picture)
+                           if is_picture_file(f))
             if not found:
                 yield name, f"{name}: a folder with no pictures in it (or below it)"
             yield from ((f, None) for f in found)

@@ -30,6 +30,12 @@ from mnist_draw.paths import samples_dir
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
 
+def is_picture_file(name: str | os.PathLike) -> bool:
+    """Whether a file found in a folder is taken for a picture: by its suffix, and not hidden."""
+    base = os.path.basename(name)
+    return os.path.splitext(base)[1].lower() in IMAGE_SUFFIXES and not base.startswith(".")
+
+
 @dataclass(frozen=True)
 class Sample:
     path: Path
@@ -57,8 +63,7 @@ def list_samples(folder: str | os.PathLike | None = None) -> list[Sample]:
     for label in range(10):
         d = root / str(label)
         if d.is_dir():
-            found.extend(Sample(p, label) for p in sorted(d.iterdir())
-                         if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+            found.extend(Sample(p, label) for p in sorted(d.iterdir()) if is_picture_file(p))
     return found
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_cli(*args: str, env: dict | None = None, timeout: float = 300):
-    """Run a console entry point of ours (python -m ...) and return the CompletedProcess."""
+def run_cli(*args: str, env: dict | None = None, timeout: float = 300, stdout=subprocess.PIPE):
+    """Run a console entry point of ours (python -m ...) and return the CompletedProcess (``stdout``: where its
+    output goes, captured unless told)."""
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=full_env, timeout=timeout,
-                          cwd=ROOT)
+    return subprocess.run([sys.executable, *args], stdout=stdout, stderr=subprocess.PIPE, text=True, env=full_env,
+                          timeout=timeout, cwd=ROOT)

@@ -2,14 +2,12 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from _support import ROOT, run_cli
+from _support import run_cli
 
 
 def _assert_one_line_error(proc):
@@ -251,13 +249,12 @@ def test_mnist_train_puts_the_sigterm_handler_back_on_every_way_out(case, args, 
         signal.signal(signal.SIGTERM, previous)
 
 
-def _with_its_reader_gone(*args: str) -> subprocess.CompletedProcess:
+def _with_its_reader_gone(*args: str):
     """Run a command of ours whose stdout's reader has already gone, as `... | head -1` leaves it."""
     read, write = os.pipe()
     os.close(read)
     try:
-        return subprocess.run([sys.executable, *args], stdout=write, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                              timeout=300)
+        return run_cli(*args, stdout=write)
     finally:
         os.close(write)
 

@@ -85,10 +85,10 @@ class _Pictures:
         return (best.copy(), count) if best is not None else (None, 0)
 
     def keep(self, drawing: Drawing, image: QImage) -> None:
-        self._last = (drawing, image.copy())
+        self._last = (drawing, image.copy())  # never painted on: start() hands out copies
         n = len(drawing.strokes)
         if n % CHECKPOINT_EVERY == 0 and n and not any(kept is drawing for kept, _ in self._checkpoints):
-            self._checkpoints.append((drawing, image.copy()))
+            self._checkpoints.append(self._last)
             del self._checkpoints[:-CHECKPOINTS]
 
 
