@@ -13,6 +13,7 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Callable, NoReturn
 
 HERE = Path(__file__).resolve().parent
 SETS = HERE.parent / "tests" / "data"  # the sets the scripts make; only these are made again in place
@@ -25,6 +26,19 @@ def load_script(name: str) -> ModuleType:
     sys.modules[loader.name] = module  # dataclasses look their module up there
     loader.exec_module(module)
     return module
+
+
+def run_main(main: Callable[[], int | None]) -> NoReturn:
+    """Run a script's ``main`` and exit with its status; when the program reading the output has gone
+    (``scripts/eval-drawn | head``), stop quietly with the status the app's commands use for it."""
+    try:
+        status = main()
+    except BrokenPipeError:
+        sys.path.insert(0, str(HERE.parent))
+        from mnist_draw.errors import stdout_gone
+
+        status = stdout_gone()
+    sys.exit(status)
 
 
 def add_seed_option(parser: argparse.ArgumentParser, seed: int) -> None:

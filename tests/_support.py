@@ -16,3 +16,13 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 300, stdout=su
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, *args], stdout=stdout, stderr=subprocess.PIPE, text=True, env=full_env,
                           timeout=timeout, cwd=ROOT)
+
+
+def with_its_reader_gone(*args: str):
+    """Run a command of ours whose stdout's reader has already gone, as `... | head -1` leaves it."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return run_cli(*args, stdout=write)
+    finally:
+        os.close(write)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from _support import run_cli
+from _support import run_cli, with_its_reader_gone
 
 
 def _assert_one_line_error(proc):
@@ -249,25 +249,15 @@ def test_mnist_train_puts_the_sigterm_handler_back_on_every_way_out(case, args, 
         signal.signal(signal.SIGTERM, previous)
 
 
-def _with_its_reader_gone(*args: str):
-    """Run a command of ours whose stdout's reader has already gone, as `... | head -1` leaves it."""
-    read, write = os.pipe()
-    os.close(read)
-    try:
-        return run_cli(*args, stdout=write)
-    finally:
-        os.close(write)
-
-
 def test_classify_stops_quietly_when_its_reader_goes_away(digit_files):
     paths, _, _ = digit_files
-    proc = _with_its_reader_gone("-m", "mnist_draw.cli", "classify", *(str(p) for p in paths.values()))
+    proc = with_its_reader_gone("-m", "mnist_draw.cli", "classify", *(str(p) for p in paths.values()))
     assert (proc.returncode, proc.stderr) == (141, "")  # as `... | head` ends other tools: no traceback
 
 
 def test_mnist_train_stops_and_writes_nothing_when_its_reader_goes_away(tmp_path):
     out = tmp_path / "m.safetensors"
-    proc = _with_its_reader_gone("-m", "mnist_draw.trainer.cli", "--preset", "seed002", "--epochs", "2", "--json",
+    proc = with_its_reader_gone("-m", "mnist_draw.trainer.cli", "--preset", "seed002", "--epochs", "2", "--json",
                                  "--train-limit", "1000", "--threads", "1", "--no-download", "--out", str(out))
     assert proc.returncode == 141
     assert "Traceback" not in proc.stderr and "broken pipe" in proc.stderr.strip().splitlines()[-1]

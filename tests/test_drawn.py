@@ -22,6 +22,8 @@ from mnist_draw.model.predict import predict
 from mnist_draw.preprocess import THICK, THIN, load_image, stroke_width, to_mnist
 from mnist_draw.trainer.loop import evaluate
 
+from _support import with_its_reader_gone
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 DRAWN = DATA / "drawn"
@@ -226,6 +228,13 @@ def test_eval_drawn_scores_a_folder_of_drawings_from_elsewhere(tmp_path, capsys)
     Image.new("L", (64, 64), 255).save(tmp_path / "blank" / "paper.png")
     assert EVAL.main(["--set", str(tmp_path / "blank")]) == 2
     assert capsys.readouterr().err.strip().endswith("paper.png: no ink (a blank picture)")
+
+
+def test_eval_drawn_stops_quietly_when_its_reader_goes_away():
+    """`scripts/eval-drawn | head -3` (the README suggests reading it so): no traceback, status 141, as the app's
+    own commands end then."""
+    proc = with_its_reader_gone(str(ROOT / "scripts" / "eval-drawn"), "--no-mnist", "--development")
+    assert (proc.returncode, proc.stderr) == (141, "")
 
 
 def test_a_recipe_change_is_tried_on_the_validation_split_and_the_development_sets(mnist, tmp_path, capsys):

@@ -28,12 +28,14 @@ from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QPainter, QPai
 from PySide6.QtWidgets import QFileDialog, QSizePolicy, QWidget
 
 from mnist_draw.gui.views.images import PAPER, ink_on_paper, qimage_to_array
+from mnist_draw.samples import IMAGE_SUFFIXES
 
 INK = 0
 # MNIST strokes are 2-3 pixels wide in a 20-pixel box: about a twelfth of a digit's height.
 DEFAULT_PEN_WIDTH = 1 / 12
 PEN_WIDTHS = (0.02, 0.2)  # the smallest and largest width offered, as shares of the side
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
+# The open dialog offers the files the rest of the app takes for pictures (samples.IMAGE_SUFFIXES).
+IMAGE_FILTER = f"Images ({' '.join('*' + s for s in sorted(IMAGE_SUFFIXES))});;All files (*)"
 UNDO_LIMIT = 200  # steps of undo kept; older ones are dropped, so a long session's history stays small
 CHECKPOINT_EVERY = 8  # the picture after every 8th stroke is kept, so an undo paints at most 7 strokes
 CHECKPOINTS = 32  # how many of those are kept, the newest: 256 strokes' worth, a few megabytes
