@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image, ImageDraw
 
 from mnist_draw.model.files import load_model
@@ -258,6 +259,20 @@ def test_a_recipe_change_is_tried_on_the_validation_split_and_the_development_se
     assert tried.temperature == figures["temperature"] != 1.0
     assert try_recipe.main(["--set", "colour=red"]) == 2
     assert capsys.readouterr().err.startswith("try-recipe: error: --set takes FIELD=VALUE")
+
+    # --fold 2 holds out the third 5,000 from the end (train[45000:50000]) and trains on the other 55,000
+    split = try_recipe.split_off(mnist, 2)
+    assert torch.equal(split.test_x, mnist.train_x[45000:50000]) and len(split.train_y) == 55000
+    assert torch.equal(split.train_x[45000:], mnist.train_x[50000:]) and torch.equal(split.train_y[:45000],
+                                                                                     mnist.train_y[:45000])
+    assert try_recipe.main(["--preset", "seed002", "--set", "epochs=1", "--set", "hidden=32", "--fold", "2",
+                            "--out", str(out)]) == 0
+    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert figures["fold"] == 2 and figures["validation"] == round(evaluate(load_model(out).model, split.test_x,
+                                                                            split.test_y), 4)
+    assert try_recipe.main(["--fold", "12"]) == 2
+    assert capsys.readouterr().err.strip() == ("try-recipe: error: --fold takes 0 to 11 (which 5,000 training digits "
+                                               "to hold out); got 12")
 
 
 def test_a_set_script_makes_the_repo_set_again_or_a_fresh_sample_with_another_seed(tmp_path, capsys):
