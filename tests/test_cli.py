@@ -258,7 +258,7 @@ def test_classify_stops_quietly_when_its_reader_goes_away(digit_files):
 def test_mnist_train_stops_and_writes_nothing_when_its_reader_goes_away(tmp_path):
     out = tmp_path / "m.safetensors"
     proc = with_its_reader_gone("-m", "mnist_draw.trainer.cli", "--preset", "seed002", "--epochs", "2", "--json",
-                                 "--train-limit", "1000", "--threads", "1", "--no-download", "--out", str(out))
+                                "--train-limit", "1000", "--threads", "1", "--no-download", "--out", str(out))
     assert proc.returncode == 141
     assert "Traceback" not in proc.stderr and "broken pipe" in proc.stderr.strip().splitlines()[-1]
     assert not out.exists()
