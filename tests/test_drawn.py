@@ -275,6 +275,32 @@ def test_a_recipe_change_is_tried_on_the_validation_split_and_the_development_se
                                                "to hold out); got 12")
 
 
+def test_try_recipe_changes_an_augmentation_constant_for_its_run_only(mnist, tmp_path, capsys):
+    """--augment-set changes a field of the recipe's augmentation level for the run it makes (shrinking every
+    training digit to a dot leaves the network guessing), records it, and leaves the level as it was."""
+    import json
+
+    from mnist_draw.trainer.augment import LEVELS
+
+    try_recipe = load_script("try-recipe")
+    light = LEVELS["light"]
+    out = tmp_path / "dots.safetensors"
+    quick = ["--preset", "seed002", "--set", "epochs=1", "--set", "hidden=32", "--set", "augment=light"]
+    assert try_recipe.main([*quick, "--augment-set", "scale=[0.05, 0.05]", "--out", str(out)]) == 0
+    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert figures["validation"] < 0.5 and figures["changes"][-1] == "augment: scale=[0.05, 0.05]"
+    assert load_model(out).metadata["augment_changes"] == {"scale": [0.05, 0.05]}
+    assert LEVELS["light"] is light
+    for bad, error in ((["--augment-set", "colour=1"], "--augment-set takes FIELD=VALUE with a field of the "
+                                                          "augmentation (rotate_deg, "),
+                       (["--augment-set", "scale=0.9"], "--augment-set scale takes a list of 2 numbers (got '0.9')"),
+                       (["--augment-set", "rotate_deg=-5"], "--augment-set rotate_deg takes a number of 0 or more"),
+                       (["--preset", "seed002", "--augment-set", "rotate_deg=5"],
+                        "--augment-set changes the recipe's augmentation, and this recipe has none (augment=none)")):
+        assert try_recipe.main(bad) == 2
+        assert capsys.readouterr().err.startswith(f"try-recipe: error: {error}")
+
+
 def test_a_set_script_makes_the_repo_set_again_or_a_fresh_sample_with_another_seed(tmp_path, capsys):
     """The sets are seeded: the default seed makes the committed drawings again (the same pixels), and
     ``--seed`` draws a fresh sample of the same kind, for checking that a difference between two models
