@@ -293,7 +293,9 @@ def test_try_recipe_changes_an_augmentation_constant_for_its_run_only(mnist, tmp
     assert LEVELS["light"] is light
     for bad, error in ((["--augment-set", "colour=1"], "--augment-set takes FIELD=VALUE with a field of the "
                                                           "augmentation (rotate_deg, "),
-                       (["--augment-set", "scale=0.9"], "--augment-set scale takes a list of 2 numbers (got '0.9')"),
+                       (["--augment-set", "scale=0.9"], "--augment-set scale takes a list of 2 numbers of 0 or more "
+                                                          "(got '0.9')"),
+                       (["--augment-set", "scale=[true, 1]"], "--augment-set scale takes a list of 2 numbers"),
                        (["--augment-set", "rotate_deg=-5"], "--augment-set rotate_deg takes a number of 0 or more"),
                        (["--preset", "seed002", "--augment-set", "rotate_deg=5"],
                         "--augment-set changes the recipe's augmentation, and this recipe has none (augment=none)")):
