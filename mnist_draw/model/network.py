@@ -37,9 +37,8 @@ class MLP(nn.Module):
         sizes = recipe.layer_sizes
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes, sizes[1:]))
         self.dropout = nn.Dropout(recipe.dropout) if recipe.dropout else nn.Identity()
-        self._act = {"relu": F.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "none": lambda t: t}[
-            recipe.activation
-        ]
+        self._act = {"relu": F.relu, "gelu": F.gelu, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
+                     "none": lambda t: t}[recipe.activation]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_with_hidden(x)[0]

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-ACTIVATIONS = ("relu", "sigmoid", "tanh", "none")
+ACTIVATIONS = ("relu", "gelu", "sigmoid", "tanh", "none")
 LOSSES = ("ce", "mse", "sse")  # cross-entropy; mean squared error; summed squared error / batch size
 # adam: Adam with its own L2 weight decay (added to the gradient); adamw: decoupled weight decay (AdamW)
 OPTIMIZERS = ("sgd", "rmsprop", "adam", "adamw")
