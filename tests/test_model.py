@@ -10,7 +10,7 @@ import torch
 from mnist_draw.model.files import ModelFileError, load_model, model_to_bytes, save_model
 from mnist_draw.model.network import MLP, build_model
 from mnist_draw.model.predict import predict
-from mnist_draw.model.recipe import PRESETS, Recipe, parse_hidden, preset
+from mnist_draw.model.recipe import ACTIVATIONS, PRESETS, Recipe, parse_hidden, preset
 
 
 def test_presets_are_the_reference_recipes():
@@ -40,6 +40,25 @@ def test_layer_sizes_follow_the_recipe():
     model = MLP(preset("seed001"))
     assert [tuple(layer.weight.shape) for layer in model.layers] == [(256, 784), (64, 256), (10, 64)]
     assert len(MLP(preset("linear")).layers) == 1
+
+
+# What each activation gives a layer's units for pixels in [0, 1] (inputs to the units of either sign): its
+# least and largest values, and whether any unit is exactly zero or below zero. GELU's least value is -0.16997.
+ACTIVATION_SHAPES = {"relu": (0, None, True, False), "gelu": (-0.17, None, False, True),
+                     "sigmoid": (0, 1, False, False), "tanh": (-1, 1, False, True)}
+
+
+@pytest.mark.parametrize("activation", [a for a in ACTIVATIONS if a != "none"])
+def test_every_activation_a_recipe_offers_is_the_one_its_network_uses(activation):
+    low, high, zeros, negatives = ACTIVATION_SHAPES[activation]
+    model = build_model(Recipe(hidden=(256,), activation=activation), seed=0)
+    with torch.inference_mode():
+        _, (hidden,) = model.forward_with_hidden(torch.rand(64, 784, generator=torch.Generator().manual_seed(0)))
+    assert hidden.min() >= low and (high is None or hidden.max() <= high)
+    assert bool((hidden == 0).any()) == zeros
+    assert bool((hidden < 0).any()) == negatives
+    if activation == "tanh":
+        assert hidden.min() < -0.17  # beyond GELU's floor: the two are told apart
 
 
 @pytest.mark.parametrize("bad, message", [
