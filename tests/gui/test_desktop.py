@@ -110,6 +110,9 @@ def test_a_new_run_says_so_and_an_epoch_does_not_count_time_spent_paused(window,
         qtbot.mouseClick(panel.start_button, LEFT)
     assert _status(window).startswith("The model just trained is live")
 
+    # An epoch long enough (about a second here) that Pause, pressed once the bar has moved, lands in it:
+    # one of 3,000 digits took a tenth of a second and once ended before the click was handled.
+    panel.form.train_limit.setValue(30000)
     epochs = []
     window.trainer.epoch_done.connect(epochs.append)
     started = time.perf_counter()

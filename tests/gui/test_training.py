@@ -105,7 +105,7 @@ def test_pause_holds_the_run_and_stop_while_paused_trains_no_further_batch(windo
 
 def test_resume_continues_the_run(window, qtbot):
     panel = window.trainer.panel
-    _set_up(panel, digits=3000, epochs=1)
+    _set_up(panel, digits=30000, epochs=1)  # an epoch of about a second: Pause lands in it, not after it
     _start(qtbot, panel)
     qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=RUN_MS)
     with qtbot.waitSignal(window.trainer.worker.paused, timeout=10_000):
