@@ -194,7 +194,6 @@ def test_mnist_train_says_1_epoch_and_keeps_a_presets_name_when_only_its_length_
     assert parse("--epochs", "3", "--lr", "0.1").name == "seed002-custom"
     every = parse("--outliers", "0.25", "--label-smoothing", "0.1", "--schedule", "cosine")
     assert (every.outliers, every.label_smoothing, every.schedule) == (0.25, 0.1, "cosine")
-    assert parse("--input-dropout", "0.2").input_dropout == 0.2
     squared = recipe_from_args(build_parser().parse_args(["--loss", "mse"]))  # the default recipe smooths its labels
     assert (squared.loss, squared.label_smoothing, squared.outliers) == ("mse", 0.0, 0.5)
     out = tmp_path / "m.safetensors"

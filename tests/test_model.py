@@ -65,7 +65,6 @@ def test_every_activation_a_recipe_offers_is_the_one_its_network_uses(activation
     (dict(lr=0), "learning rate"), (dict(lr=float("nan")), "learning rate"), (dict(batch_size=0), "batch size"),
     (dict(epochs=0), "epochs"), (dict(optimizer="lbfgs"), "optimizer"), (dict(momentum=1.5), "momentum"),
     (dict(hidden=(0,)), "hidden"), (dict(activation="swish"), "activation"), (dict(loss="mse", label_smoothing=0.1), "label smoothing"),
-    (dict(input_dropout=1.0), "input dropout"), (dict(input_dropout=-0.1), "input dropout"),
 ])
 def test_bad_recipes_are_refused_with_a_reason(bad, message):
     with pytest.raises(ValueError, match=message):

@@ -243,32 +243,6 @@ def test_a_seeded_run_repeats_exactly_and_leaves_torchs_global_state_alone(mnist
     assert isinstance(a.model.dropout, torch.nn.Dropout)  # the run's own dropout is gone from the result
 
 
-def test_input_dropout_blanks_pixels_while_training_repeats_with_its_seed_and_is_gone_from_the_result(mnist):
-    """Dropped pixels become blank paper (zero ink, before the scaling); reading drops none."""
-    from mnist_draw.model.network import build_model
-    from mnist_draw.trainer.randomness import Dropout
-
-    recipe = preset("default").replace(epochs=1, hidden=(64,), dropout=0.0, input_dropout=0.5)
-    model = build_model(recipe, seed=0)
-    seen = []
-    model.layers[0].register_forward_hook(lambda module, inputs, output: seen.append(inputs[0]))
-    model.input_dropout = Dropout(0.5, torch.Generator().manual_seed(0))
-    ink = torch.ones(1, 28, 28)
-    model.train()
-    model(ink)
-    blank = (seen[-1] * 0.3081 + 0.1307).abs() < 1e-5  # the scaled input of a pixel with no ink
-    assert 0.4 < blank.float().mean() < 0.6
-    model.eval()
-    model(ink)
-    assert not ((seen[-1] * 0.3081 + 0.1307).abs() < 1e-5).any()
-
-    a, b = (fit(recipe, mnist, device="cpu", seed=7, train_limit=1500) for _ in range(2))
-    assert all(torch.equal(p, q) for p, q in zip(_weights(a), _weights(b)))
-    plain = fit(recipe.replace(input_dropout=0.0), mnist, device="cpu", seed=7, train_limit=1500)
-    assert not torch.equal(_weights(a)[0], _weights(plain)[0])
-    assert isinstance(a.model.input_dropout, torch.nn.Dropout) and a.recipe.input_dropout == 0.5
-
-
 def test_a_seeds_first_weights_are_those_torch_manual_seed_gave():
     """The run's generator draws what seeding PyTorch's global one drew, so a seed keeps its model."""
     from mnist_draw.model.network import MLP, build_model
@@ -334,7 +308,6 @@ def test_the_fast_path_is_taken_only_where_a_graph_can_hold_the_step():
     assert "processes" in blocker(preset("seed002"), cuda, 60000, several_processes=True)
     assert "augmentation" in blocker(preset("default"), cuda, 60000)
     assert "dropout" in blocker(preset("seed002").replace(dropout=0.1), cuda, 60000)
-    assert "input dropout" in blocker(preset("seed002").replace(input_dropout=0.1), cuda, 60000)
     assert "replacement" in blocker(preset("seed003"), cuda, 60000)
     assert "schedule" in blocker(preset("seed002").replace(schedule="cosine"), cuda, 60000)
     assert "too few" in blocker(preset("seed002"), cuda, 100)

@@ -65,7 +65,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--activation", choices=[a for a in ACTIVATIONS if a != "none"])
     p.add_argument("--scaling", choices=SCALINGS, help="input scaling: unit = [0,1], standard = Normalize(0.1307, 0.3081)")
     p.add_argument("--dropout", type=float)
-    p.add_argument("--input-dropout", type=float, help="share of input pixels dropped while training (default: 0)")
     p.add_argument("--augment", choices=AUGMENTS)
     p.add_argument("--typefaces", type=float, metavar="SHARE", help="printed digits of 51 typefaces added, as a share "
                    "of the training digits (default recipe: 0.05; 0: MNIST's handwriting alone)")
@@ -102,7 +101,7 @@ def recipe_from_args(args: argparse.Namespace):
     r = preset(args.preset)
     changes = {}
     for name in ("epochs", "lr", "batch_size", "optimizer", "momentum", "weight_decay", "loss", "activation",
-                 "scaling", "dropout", "input_dropout", "augment", "typefaces", "outliers", "label_smoothing", "schedule", "max_steps"):
+                 "scaling", "dropout", "augment", "typefaces", "outliers", "label_smoothing", "schedule", "max_steps"):
         value = getattr(args, name)
         if value is not None:
             changes[name] = value

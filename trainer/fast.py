@@ -48,7 +48,6 @@ def blocker(recipe: Recipe, device: torch.device, train_size: int, *, several_pr
     if several_processes:
         return "several processes train together"
     for problem, why in ((recipe.augment != "none", "augmentation"), (recipe.dropout > 0, "dropout"),
-                         (recipe.input_dropout > 0, "input dropout"),
                          (recipe.sampling != "shuffle", "sampling with replacement"),
                          (recipe.schedule != "constant", "a learning-rate schedule"),
                          (recipe.outliers > 0, "outlier exposure")):

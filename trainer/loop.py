@@ -307,8 +307,6 @@ class TrainingRun:
         s.model.eval()
         if s.dropout is not None:
             s.model.dropout = torch.nn.Dropout(s.dropout.p)
-        if s.input_dropout is not None:
-            s.model.input_dropout = torch.nn.Dropout(s.input_dropout.p)
         s.result.seconds = self.clock() - start
 
     def _prepare(self, dev: torch.device, saved: _Saved | None) -> _Setup:
@@ -320,9 +318,6 @@ class TrainingRun:
         dropout = None
         if recipe.dropout:  # masks drawn from the run's generator, not PyTorch's global one
             model.dropout = dropout = randomness.Dropout(recipe.dropout, streams.dropout)
-        input_dropout = None
-        if recipe.input_dropout:
-            model.input_dropout = input_dropout = randomness.Dropout(recipe.input_dropout, streams.dropout)
         blocker = fast.blocker(recipe, dev, len(x), several_processes=self.world is not None, wanted=self.fast_path)
         optimizer = make_optimizer(recipe, model.parameters(), capturable=blocker is None and dev.type == "cuda")
         steps = self.planned_steps()
@@ -342,7 +337,7 @@ class TrainingRun:
             trained = DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
         rank, size = (self.world.rank, self.world.size) if self.world else (0, 1)
         return _Setup(dev, x, y, data.test_x[rank::size], data.test_y[rank::size], model, trained, optimizer,
-                      scheduler, loss_fn, dropout, input_dropout, streams, graphed,
+                      scheduler, loss_fn, dropout, streams, graphed,
                       recipe.replace(batch_size=distributed.batch_share(recipe.batch_size, self.world)),
                       FitResult(model, recipe, dev, list(saved.history) if saved else []), steps,
                       saved.step if saved else 0, saved.epoch if saved else 0,
@@ -456,7 +451,6 @@ class _Setup:
     scheduler: object | None
     loss_fn: Callable
     dropout: randomness.Dropout | None
-    input_dropout: randomness.Dropout | None
     streams: randomness.Streams
     graphed: fast.GraphedSteps | None
     local_recipe: Recipe  # with this process's share of the batch

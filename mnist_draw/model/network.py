@@ -37,8 +37,6 @@ class MLP(nn.Module):
         sizes = recipe.layer_sizes
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes, sizes[1:]))
         self.dropout = nn.Dropout(recipe.dropout) if recipe.dropout else nn.Identity()
-        # Pixels are dropped before the scaling, so a dropped pixel is blank paper, not grey.
-        self.input_dropout = nn.Dropout(recipe.input_dropout) if recipe.input_dropout else nn.Identity()
         self._act = {"relu": F.relu, "gelu": F.gelu, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
                      "none": lambda t: t}[recipe.activation]
 
@@ -47,7 +45,7 @@ class MLP(nn.Module):
 
     def forward_with_hidden(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """The outputs (logits) and the activations of every hidden layer (for looking inside)."""
-        x = normalise(self.input_dropout(x.reshape(x.shape[0], -1)), self.recipe.scaling)
+        x = normalise(x.reshape(x.shape[0], -1), self.recipe.scaling)
         hidden = []
         for layer in self.layers[:-1]:
             x = self._act(layer(x))

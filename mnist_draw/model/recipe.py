@@ -49,8 +49,7 @@ class Recipe:
     sampling: str = "shuffle"
     max_steps: int | None = None
     schedule: str = "constant"
-    dropout: float = 0.0  # share of hidden units dropped while training
-    input_dropout: float = 0.0  # share of input pixels dropped (set to blank) while training
+    dropout: float = 0.0
     augment: str = "none"
     label_smoothing: float = 0.0
     outliers: float = 0.0  # drawn non-digits mixed into each batch, as a share of the batch (outlier exposure)
@@ -89,8 +88,6 @@ class Recipe:
             problems.append(f"max steps must be at least 1 (got {self.max_steps})")
         if not (0 <= self.dropout < 1):
             problems.append(f"dropout must be in [0, 1) (got {self.dropout})")
-        if not (0 <= self.input_dropout < 1):
-            problems.append(f"input dropout must be in [0, 1) (got {self.input_dropout})")
         if not (0 <= self.label_smoothing < 1):
             problems.append(f"label smoothing must be in [0, 1) (got {self.label_smoothing})")
         if not (0 <= self.outliers <= MAX_OUTLIERS):
