@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw
 
 from mnist_draw.model.files import load_model
 from mnist_draw.model.predict import predict
-from mnist_draw.preprocess import THICK, THIN, load_image, stroke_width, to_mnist
+from mnist_draw.preprocess import MNIST_WIDE, THICK, THIN, load_image, stroke_width, to_mnist
 from mnist_draw.trainer.loop import evaluate
 
 from _support import with_its_reader_gone
@@ -40,11 +40,11 @@ EVAL = load_script("eval-drawn")
 DEV_ACCURACY = 0.98  # measured 98.95% (9 of 860 missed)
 PLOTTER_ACCURACY = 0.97  # measured 98.33% (8 of 480 missed: 9s read as 8 mostly)
 FONTS_ACCURACY = 0.985  # measured 99.58% (2 of 480 missed)
-HELD_OUT_ACCURACY = 0.98  # the issue's target; measured 99.38% (5 of 800 missed)
-SURE_WHEN_RIGHT = 0.97  # the issue's target; measured 98.71% (development) and 98.87% (held out), sure at 80%
-CALIBRATION_ERROR = 0.03  # the issue's target; measured 0.80% (development) and 0.58% (held out)
+HELD_OUT_ACCURACY = 0.98  # the issue's target; measured 99.00% (8 of 800 missed)
+SURE_WHEN_RIGHT = 0.97  # the issue's target; measured 98.71% (development) and 99.12% (held out), sure at 80%
+CALIBRATION_ERROR = 0.03  # the issue's target; measured 0.79% (development) and 0.43% (held out)
 NON_DIGITS_DEV_REFUSED = 0.95  # measured 97.33% of 300
-NON_DIGITS_HELD_OUT_REFUSED = 0.90  # the issue's target; measured 91.33% of 300 (4 drawings above it)
+NON_DIGITS_HELD_OUT_REFUSED = 0.90  # the issue's target; measured 91.67% of 300 (5 drawings above it)
 MNIST_TEST_ACCURACY = 0.991  # measured 99.22%; the issue's target, 99.3%, is not reached
 
 
@@ -146,6 +146,15 @@ def test_shipped_model_keeps_its_mnist_test_accuracy(shipped, mnist):
     assert evaluate(shipped.model, mnist.test_x, mnist.test_y) >= MNIST_TEST_ACCURACY
 
 
+def test_the_app_reads_mnist_digits_as_well_as_the_network_reads_them_as_given(shipped, mnist):
+    """MNIST's test digits put through preprocessing, as the window brings a drawing to the network, are read
+    as well as the same digits as MNIST gives them (measured: 99.21% against 99.22%; 98.93% while strokes
+    wider than MNIST's 98th percentile were thinned, before round 49)."""
+    images = mnist.test_x.numpy()
+    processed = torch.from_numpy(np.stack([to_mnist(img) for img in images]))
+    assert evaluate(shipped.model, processed, mnist.test_y) >= evaluate(shipped.model, mnist.test_x, mnist.test_y) - 0.001
+
+
 @pytest.mark.parametrize("pattern", [
     "*/odd-tiny-tl-*.png",  # a tiny digit (26 px of 280) in the top-left corner, 3 px pen
     "*/odd-huge-thick-*.png",  # the whole canvas with a 40 px pen
@@ -171,7 +180,7 @@ def _seven(size: int, box: tuple[int, int, int, int], pen: int) -> np.ndarray:
 @pytest.mark.parametrize("pen", [2, 3, 40, 60])
 def test_any_pen_comes_out_with_an_mnist_stroke_width(pen):
     out = to_mnist(_seven(560, (60, 40, 500, 520), pen))  # hair-thin to a very thick marker
-    assert THIN - 0.25 <= stroke_width(out) <= THICK + 0.25
+    assert THIN - 0.25 <= stroke_width(out) <= MNIST_WIDE + 0.25
     assert out.max() == pytest.approx(1.0)
 
 
@@ -187,8 +196,8 @@ def test_mnist_like_strokes_are_left_alone(mnist):
         if not np.array_equal(plain, fixed):
             changed.append(stroke_width(plain))
             assert not THIN <= changed[-1] <= THICK  # only digits with an unusual pen are redrawn
-            assert THIN - 0.25 <= stroke_width(fixed) <= THICK + 0.25
-    assert len(changed) <= 30  # MNIST's own digits are nearly all left alone (6% at most)
+            assert THIN - 0.25 <= stroke_width(fixed) <= (MNIST_WIDE if changed[-1] < THIN else THICK) + 0.25
+    assert len(changed) <= 20  # MNIST's own digits are nearly all left alone (measured: 12 of 500, all thin)
 
 
 def test_choosing_looks_at_the_development_sets_only(capsys):
