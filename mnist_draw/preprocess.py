@@ -8,9 +8,16 @@ digit on paper, looks nothing like that until it goes through the same steps:
 1. find the ink: decide whether the picture is dark ink on light paper, light ink on a dark ground, or
    ink on a transparent background, and turn it into "how much ink" per pixel, 0..1;
 2. crop to the ink's bounding box;
-3. scale so that the longer side is 20 pixels, keeping the aspect ratio, with an anti-aliasing filter;
+3. scale so that the longer side is 20 pixels, keeping the aspect ratio, with an anti-aliasing filter,
+   and make sure some of the ink is full ink (see below);
 4. bring the pen's width into MNIST's range (see below);
 5. paste into a 28x28 frame and shift it so that the centre of mass lands on MNIST's centre (14, 14).
+
+Step 3's last part is for blurry pictures. MNIST's darkest stroke is full ink and so, after step 2,
+is a drawing's darkest pixel; but a small scan or photo blown up to a usable size has only a few such
+pixels and wide ramps of grey around its strokes, and the network, which has seen crisp strokes, is
+unsure of it. So the ink is multiplied (and clipped at full ink) until a share of it is full ink
+(:data:`FULL_INK_SHARE`), as in nearly every MNIST digit and canvas drawing, which are left as they are.
 
 Step 4 is the one MNIST itself did not need. MNIST's digits were written with pens on paper and then
 shrunk, so after step 3 their strokes are about 2 to 4 pixels wide. On a canvas the pen width is
@@ -67,6 +74,16 @@ REPEN_MARGIN = 8  # most wider pens reach less far beyond the ink (pixels of tha
 THIN = 1.75
 MNIST_WIDE = 3.8
 THICK = 5.5
+# In the box, at least this share of the inked pixels is made at least FULL_INK (the ink multiplied,
+# clipped at 1): a blurry picture (a small scan blown up) has almost no full ink and wide ramps of grey,
+# and the network is unsure of it; MNIST's digits and canvas drawings nearly always have more (MNIST:
+# 0.18 at the 1st percentile, 0.45 at the median) and are left as they are (round 50).
+FULL_INK_SHARE = 0.2
+FULL_INK = 0.9
+# How the training material made through preprocessing (the non-digits of outlier exposure, the printed
+# digits) is made: as when every shipped model was trained, so that a seed still trains the same network.
+# Changing it is a change of recipe, to be measured as one: ``to_mnist(picture, **TRAINING_MATERIAL)``.
+TRAINING_MATERIAL = {"thick": MNIST_WIDE, "full_ink_share": 0.0}
 # Strokes wider than this (in the 20x20 box, before redrawing) mean a digit drawn too small for its
 # pen: its gaps have closed up. The development drawn set stays below it with a margin.
 PEN_TOO_THICK = 6.0
@@ -223,19 +240,20 @@ class Preprocessed:
     pen_too_thick: bool  # the digit is too small for its pen: its loops and gaps have closed up
 
 
-def to_mnist(image: np.ndarray | Image.Image, thick: float | None = None) -> np.ndarray | None:
+def to_mnist(image: np.ndarray | Image.Image, thick: float | None = None,
+             full_ink_share: float | None = None) -> np.ndarray | None:
     """Any picture of a digit -> the 28x28 float32 (pixels in [0, 1]) the network takes; None if no ink.
 
-    ``thick``: strokes wider than this are redrawn narrower (default :data:`THICK`, what the app does).
-    The training material made through preprocessing (the non-digits of outlier exposure, the printed
-    digits) passes :data:`MNIST_WIDE`, the limit every shipped model was trained with, so that a seed
-    still trains the same network; changing that is a change of recipe, to be measured as one.
+    ``thick``: strokes wider than this are redrawn narrower (default :data:`THICK`); ``full_ink_share``:
+    the share of the ink made full ink (default :data:`FULL_INK_SHARE`). The defaults are what the app
+    does; the training material passes :data:`TRAINING_MATERIAL`.
     """
-    result = preprocess(image, thick)
+    result = preprocess(image, thick, full_ink_share)
     return None if result is None else result.pixels
 
 
-def preprocess(image: np.ndarray | Image.Image, thick: float | None = None) -> Preprocessed | None:
+def preprocess(image: np.ndarray | Image.Image, thick: float | None = None,
+               full_ink_share: float | None = None) -> Preprocessed | None:
     """Like :func:`to_mnist`, and also the pen's measured width and whether it is too thick; None if no ink."""
     if isinstance(image, Image.Image):
         image = image_to_array(image)
@@ -247,7 +265,8 @@ def preprocess(image: np.ndarray | Image.Image, thick: float | None = None) -> P
     crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     crop = crop / crop.max()  # the darkest stroke is full ink, as in MNIST
 
-    boxed, width = _normalise_stroke_width(crop, THIN, THICK if thick is None else thick)
+    boxed, width = _normalise_stroke_width(crop, THIN, THICK if thick is None else thick,
+                                           FULL_INK_SHARE if full_ink_share is None else full_ink_share)
     new_h, new_w = boxed.shape
     frame = np.zeros((FRAME, FRAME), np.float32)
     top, left = (FRAME - new_h) // 2, (FRAME - new_w) // 2
@@ -270,18 +289,33 @@ def _centre_of_mass(frame: np.ndarray) -> tuple[float, float]:
     return float((frame * _ROWS).sum() / mass), float((frame * _COLS).sum() / mass)
 
 
-def _fit_box(crop: np.ndarray) -> np.ndarray:
-    """Scale a cropped ink map so that its longer side is BOX pixels, keeping the aspect ratio."""
+def _fit_box(crop: np.ndarray, full_ink_share: float) -> np.ndarray:
+    """Scale a cropped ink map so that its longer side is BOX pixels, keeping the aspect ratio, with at
+    least ``full_ink_share`` of its ink full (:func:`_with_full_ink`)."""
     h, w = crop.shape
     scale = BOX / max(h, w)
     new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
     if (new_w, new_h) == (w, h):
-        return crop
+        return _with_full_ink(crop, full_ink_share)
     resized = Image.fromarray(crop, mode="F").resize((new_w, new_h), Image.Resampling.LANCZOS,
                                                      reducing_gap=None if scale > 0.5 else 3.0)
     out = np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
     top = out.max()
-    return out / top if top > 0 else out
+    return _with_full_ink(out / top if top > 0 else out, full_ink_share)
+
+
+def _with_full_ink(box: np.ndarray, share: float) -> np.ndarray:
+    """The ink made darker (multiplied, clipped at full ink) until at least ``share`` of its inked pixels
+    reach :data:`FULL_INK`; ink that has that much already is returned as it is."""
+    if share <= 0:
+        return box
+    inked = box[box > INK_THRESHOLD]
+    if inked.size == 0:
+        return box
+    level = float(np.quantile(inked, 1.0 - share))
+    if level >= FULL_INK:
+        return box
+    return np.minimum(box * np.float32(FULL_INK / level), np.float32(1.0))
 
 
 def stroke_width(ink: np.ndarray) -> float:
@@ -364,19 +398,21 @@ class _Repen:
         return out[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
-def normalise_stroke_width(crop: np.ndarray, thin: float = THIN, thick: float = THICK) -> np.ndarray:
+def normalise_stroke_width(crop: np.ndarray, thin: float = THIN, thick: float = THICK,
+                           full_ink_share: float = FULL_INK_SHARE) -> np.ndarray:
     """Scale a cropped digit into the 20x20 box with strokes ``thin`` to ``thick`` pixels wide.
 
     A digit whose strokes already are that wide is only scaled. Otherwise the pen is redrawn on the
     crop and the digit scaled again; as a wider pen also makes the crop bigger (so it shrinks more),
     the pen is corrected a few times, measuring each time.
     """
-    return _normalise_stroke_width(crop, thin, thick)[0]
+    return _normalise_stroke_width(crop, thin, thick, full_ink_share)[0]
 
 
-def _normalise_stroke_width(crop: np.ndarray, thin: float, thick: float) -> tuple[np.ndarray, float]:
+def _normalise_stroke_width(crop: np.ndarray, thin: float, thick: float,
+                            full_ink_share: float) -> tuple[np.ndarray, float]:
     """:func:`normalise_stroke_width`, and the stroke width it measured before redrawing."""
-    boxed = _fit_box(crop)
+    boxed = _fit_box(crop, full_ink_share)
     width = measured = stroke_width(boxed)
     if thin <= width <= thick or min(boxed.shape) <= 2:  # MNIST-wide already, or a bare line: leave it
         return boxed, measured
@@ -390,7 +426,7 @@ def _normalise_stroke_width(crop: np.ndarray, thin: float, thick: float) -> tupl
     last_radius, last_width = 0.0, width
     radius = (target - width) / 2 / (BOX / max(repen.crop.shape))
     for _ in range(4):
-        boxed = _fit_box(repen(radius))
+        boxed = _fit_box(repen(radius), full_ink_share)
         width = stroke_width(boxed)
         if thin - 0.1 <= width <= upper + 0.1:
             break

@@ -22,6 +22,16 @@ def test_the_non_digit_bank_is_seeded_and_in_mnist_form():
         assert np.allclose(ndimage.center_of_mass(img), 14, atol=2.5)  # centred (clipped if lopsided)
 
 
+def test_the_non_digits_are_made_as_every_shipped_model_trained_on_them():
+    """Preprocessing has changed for the app (rounds 49-50); the non-digits a seed draws for training have
+    not (TRAINING_MATERIAL), so that scripts/train-default-model still makes the shipped network."""
+    import hashlib
+
+    bank = non_digit_bank(64, seed=0).numpy()
+    assert hashlib.sha256(bank.tobytes()).hexdigest() == (
+        "041a5ba40ffa1606b3cf358f98fb94bf16691e6e42dd8ccccb77f0660588e4e5")  # made before round 49
+
+
 def test_outlier_exposure_makes_the_network_unsure_on_non_digits_only(mnist):
     recipe = preset("seed002").replace(optimizer="adam", lr=1e-3, batch_size=128, epochs=2, outlier_bank=1500)
     plain = fit(recipe, mnist, device="cpu", seed=0, train_limit=10000)

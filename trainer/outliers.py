@@ -10,10 +10,10 @@ The non-digits are drawn here: capital letters that look like no digit, symbols,
 waves, zigzags, spirals, stars, scribbles, blobs and dots, each as pen strokes with a random pen,
 size, slant and place on a 280x280 canvas, and then put through the app's own preprocessing
 (:func:`mnist_draw.preprocess.to_mnist`), so they look like what the network is shown when someone
-draws them (with thick strokes thinned to MNIST's range, as when every shipped model was trained;
-the app now leaves somewhat thicker strokes as they are). A bank of them is drawn during the run (seeded; it grows as training goes, so
-training starts at once) and every batch takes a random share from it, distorted by the same
-augmentation as the digits.
+draws them (made as they were when every shipped model was trained:
+:data:`mnist_draw.preprocess.TRAINING_MATERIAL`). A bank of them is drawn during the run (seeded; it
+grows as training goes, so training starts at once) and every batch takes a random share from it,
+distorted by the same augmentation as the digits.
 
 Shapes that *are* digits to a reader are left out on purpose: circles and ovals (0), a bare upright
 line (1), and letters drawn like digits (B, D, G, I, J, O, Q, S, Z).
@@ -203,11 +203,11 @@ def non_digit_bank(n: int, seed: int) -> torch.Tensor:
 
 
 def _draw_bank(n: int, rng: np.random.Generator) -> torch.Tensor:
-    from mnist_draw.preprocess import MNIST_WIDE, to_mnist
+    from mnist_draw.preprocess import TRAINING_MATERIAL, to_mnist
 
     out = np.zeros((n, 28, 28), np.uint8)
     for i in range(n):
-        x = to_mnist(draw(random_non_digit(rng)[1], rng), thick=MNIST_WIDE)  # as every shipped model had them
+        x = to_mnist(draw(random_non_digit(rng)[1], rng), **TRAINING_MATERIAL)  # as every shipped model had them
         if x is not None:
             out[i] = np.round(x * 255)
     return torch.from_numpy(out)
