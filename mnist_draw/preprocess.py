@@ -50,6 +50,7 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -83,7 +84,7 @@ FULL_INK = 0.9
 # How the training material made through preprocessing (the non-digits of outlier exposure, the printed
 # digits) is made: as when every shipped model was trained, so that a seed still trains the same network.
 # Changing it is a change of recipe, to be measured as one: ``to_mnist(picture, **TRAINING_MATERIAL)``.
-TRAINING_MATERIAL = {"thick": MNIST_WIDE, "full_ink_share": 0.0}
+TRAINING_MATERIAL = MappingProxyType({"thick": MNIST_WIDE, "full_ink_share": 0.0})
 # Strokes wider than this (in the 20x20 box, before redrawing) mean a digit drawn too small for its
 # pen: its gaps have closed up. The development drawn set stays below it with a margin.
 PEN_TOO_THICK = 6.0
