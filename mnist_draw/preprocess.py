@@ -313,10 +313,26 @@ def _with_full_ink(box: np.ndarray, share: float) -> np.ndarray:
     inked = box[box > INK_THRESHOLD]
     if inked.size == 0:
         return box
-    level = float(np.quantile(inked, 1.0 - share))
+    # Enough full ink already (the usual case): the quantile below would be at least FULL_INK. Counting
+    # is quicker than the quantile; the margin keeps its interpolation between two full-ink pixels.
+    if np.count_nonzero(inked >= FULL_INK) >= share * inked.size + 1.0 - share:
+        return box
+    level = _quantile(inked, 1.0 - share)
     if level >= FULL_INK:
         return box
     return np.minimum(box * np.float32(FULL_INK / level), np.float32(1.0))
+
+
+def _quantile(values: np.ndarray, q: float) -> float:
+    """``np.quantile(values, q)`` (linear interpolation, its very arithmetic) of a 1-D array, found by a
+    partial sort of the two values it lies between: a few times quicker on the live path's small arrays."""
+    pos = (values.size - 1) * q
+    lo = int(np.floor(pos))
+    hi = min(lo + 1, values.size - 1)
+    part = np.partition(values, (lo, hi))
+    below, above, t = part[lo], part[hi], pos - lo
+    diff = above - below
+    return float(above - diff * (1 - t) if t >= 0.5 else below + diff * t)
 
 
 def stroke_width(ink: np.ndarray) -> float:

@@ -161,9 +161,9 @@ def test_a_digit_too_small_for_its_pen_is_flagged_and_never_read_as_sure():
 
 
 def test_the_fast_sums_are_the_library_functions_they_replace():
-    """Preprocessing runs per frame, so it computes a gradient, a median and a centre of mass itself
-    instead of calling numpy's and scipy's general ones (a padding too): the numbers must be exactly theirs."""
-    from mnist_draw.preprocess import FRAME, _centre_of_mass, _framed, _gradient, _paper
+    """Preprocessing runs per frame, so it computes a gradient, a median, a quantile and a centre of mass
+    itself instead of calling numpy's and scipy's general ones (a padding too): the numbers must be exactly theirs."""
+    from mnist_draw.preprocess import FRAME, _centre_of_mass, _framed, _gradient, _paper, _quantile
 
     rng = np.random.default_rng(3)
     for shape in [(2, 2), (2, 9), (7, 3), (24, 22)]:
@@ -182,6 +182,10 @@ def test_the_fast_sums_are_the_library_functions_they_replace():
         assert np.array_equal(_framed(ink, width, value), np.pad(ink, width, constant_values=value))
     grey = rng.random((9, 4), dtype=np.float32)
     assert _framed(grey, 1, 0).dtype == np.float32 and np.array_equal(_framed(grey, 1, 0), np.pad(grey, 1))
+    for n in (1, 2, 5, 37, 400):
+        values = rng.random(n, dtype=np.float32) ** 3
+        for q in (0.0, 0.35, 0.8, 0.9, 1.0):
+            assert _quantile(values, q) == float(np.quantile(values, q)), (n, q)
 
 
 def test_an_eight_bit_canvas_reads_exactly_as_the_same_picture_in_floats():
