@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+from scriptfiles import load_script  # noqa: E402,F401  (scripts/<name> as a module, for the tests)
 
 
 def run_cli(*args: str, env: dict | None = None, timeout: float = 300, stdout=subprocess.PIPE):

@@ -10,7 +10,6 @@ what the app does with a canvas: preprocessing, the network, the model's tempera
 margin of a few drawings; the issue's targets are the floors of the held-out ones.
 """
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,16 +22,13 @@ from mnist_draw.model.predict import predict
 from mnist_draw.preprocess import MNIST_WIDE, THICK, THIN, load_image, stroke_width, to_mnist
 from mnist_draw.trainer.loop import evaluate
 
-from _support import with_its_reader_gone
+from _support import load_script, with_its_reader_gone
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 DRAWN = DATA / "drawn"
 SHIPPED = ROOT / "resources" / "models" / "default.safetensors"
 
-
-sys.path.insert(0, str(ROOT / "scripts"))
-from scriptfiles import load_script  # noqa: E402
 
 EVAL = load_script("eval-drawn")
 

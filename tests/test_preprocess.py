@@ -1,6 +1,5 @@
 """Preprocessing brings any picture of a digit into MNIST's form (28x28, 20x20 box, centre of mass)."""
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -250,8 +249,7 @@ def test_thin_strokes_are_widened_into_mnists_range_whatever_thick_is(pen, heigh
 def test_a_blurry_picture_gets_full_ink_and_crisp_ones_are_left_as_they_are(mnist):
     """A small scan blown up has almost no full ink; preprocessing makes a share of its ink full (round 50).
     MNIST's digits nearly always have that much already and pass unchanged."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-    from scriptfiles import load_script
+    from _support import load_script
 
     from mnist_draw.preprocess import FULL_INK, FULL_INK_SHARE, INK_THRESHOLD
 

@@ -1,7 +1,5 @@
 """The typeface digits the default recipe trains on beside MNIST (trainer/typefaces.py, resources/training/)."""
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,8 +12,7 @@ from mnist_draw.trainer.loop import TrainingRun, fit
 from mnist_draw.trainer.typefaces import BANK, TypefaceBankError, load_bank, typeface_count, with_typefaces
 from mnist_draw.paths import resource_path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from scriptfiles import load_script  # noqa: E402
+from _support import load_script
 
 
 def test_the_bank_holds_every_digit_of_each_typeface_in_mnist_form():
