@@ -81,10 +81,14 @@ THICK = 5.5
 # 0.18 at the 1st percentile, 0.45 at the median) and are left as they are (round 50).
 FULL_INK_SHARE = 0.2
 FULL_INK = 0.9
+# A pen being widened or narrowed is corrected by the secant through its last two tries, its slope never
+# taken flatter than this share of the first guess's (round 54: a hair-thin line's measured width hardly
+# moves over the first pixel or two of a wider pen, and a secant through that flat start overshoots).
+SECANT_FLOOR = 0.5
 # How the training material made through preprocessing (the non-digits of outlier exposure, the printed
 # digits) is made: as when every shipped model was trained, so that a seed still trains the same network.
 # Changing it is a change of recipe, to be measured as one: ``to_mnist(picture, **TRAINING_MATERIAL)``.
-TRAINING_MATERIAL = MappingProxyType({"thick": MNIST_WIDE, "full_ink_share": 0.0})
+TRAINING_MATERIAL = MappingProxyType({"thick": MNIST_WIDE, "full_ink_share": 0.0, "secant_floor": 0.0})
 # Strokes wider than this (in the 20x20 box, before redrawing) mean a digit drawn too small for its
 # pen: its gaps have closed up. The development drawn set stays below it with a margin.
 PEN_TOO_THICK = 6.0
@@ -242,19 +246,20 @@ class Preprocessed:
 
 
 def to_mnist(image: np.ndarray | Image.Image, thick: float | None = None,
-             full_ink_share: float | None = None) -> np.ndarray | None:
+             full_ink_share: float | None = None, secant_floor: float | None = None) -> np.ndarray | None:
     """Any picture of a digit -> the 28x28 float32 (pixels in [0, 1]) the network takes; None if no ink.
 
     ``thick``: strokes wider than this are redrawn narrower (default :data:`THICK`); ``full_ink_share``:
-    the share of the ink made full ink (default :data:`FULL_INK_SHARE`). The defaults are what the app
-    does; the training material passes :data:`TRAINING_MATERIAL`.
+    the share of the ink made full ink (default :data:`FULL_INK_SHARE`); ``secant_floor``: how the pen's
+    width is searched for (default :data:`SECANT_FLOOR`). The defaults are what the app does; the
+    training material passes :data:`TRAINING_MATERIAL`.
     """
-    result = preprocess(image, thick, full_ink_share)
+    result = preprocess(image, thick, full_ink_share, secant_floor)
     return None if result is None else result.pixels
 
 
 def preprocess(image: np.ndarray | Image.Image, thick: float | None = None,
-               full_ink_share: float | None = None) -> Preprocessed | None:
+               full_ink_share: float | None = None, secant_floor: float | None = None) -> Preprocessed | None:
     """Like :func:`to_mnist`, and also the pen's measured width and whether it is too thick; None if no ink."""
     if isinstance(image, Image.Image):
         image = image_to_array(image)
@@ -267,7 +272,8 @@ def preprocess(image: np.ndarray | Image.Image, thick: float | None = None,
     crop = crop / crop.max()  # the darkest stroke is full ink, as in MNIST
 
     boxed, width = _normalise_stroke_width(crop, THIN, THICK if thick is None else thick,
-                                           FULL_INK_SHARE if full_ink_share is None else full_ink_share)
+                                           FULL_INK_SHARE if full_ink_share is None else full_ink_share,
+                                           SECANT_FLOOR if secant_floor is None else secant_floor)
     new_h, new_w = boxed.shape
     frame = np.zeros((FRAME, FRAME), np.float32)
     top, left = (FRAME - new_h) // 2, (FRAME - new_w) // 2
@@ -416,18 +422,18 @@ class _Repen:
 
 
 def normalise_stroke_width(crop: np.ndarray, thin: float = THIN, thick: float = THICK,
-                           full_ink_share: float = FULL_INK_SHARE) -> np.ndarray:
+                           full_ink_share: float = FULL_INK_SHARE, secant_floor: float = SECANT_FLOOR) -> np.ndarray:
     """Scale a cropped digit into the 20x20 box with strokes ``thin`` to ``thick`` pixels wide.
 
     A digit whose strokes already are that wide is only scaled. Otherwise the pen is redrawn on the
     crop and the digit scaled again; as a wider pen also makes the crop bigger (so it shrinks more),
     the pen is corrected a few times, measuring each time.
     """
-    return _normalise_stroke_width(crop, thin, thick, full_ink_share)[0]
+    return _normalise_stroke_width(crop, thin, thick, full_ink_share, secant_floor)[0]
 
 
 def _normalise_stroke_width(crop: np.ndarray, thin: float, thick: float,
-                            full_ink_share: float) -> tuple[np.ndarray, float]:
+                            full_ink_share: float, secant_floor: float) -> tuple[np.ndarray, float]:
     """:func:`normalise_stroke_width`, and the stroke width it measured before redrawing."""
     boxed = _fit_box(crop, full_ink_share)
     width = measured = stroke_width(boxed)
@@ -439,7 +445,11 @@ def _normalise_stroke_width(crop: np.ndarray, thin: float, thick: float,
     # thick strokes stay: a first try overshooting to the top of a wider range would swell small loops.
     upper = min(thick, MNIST_WIDE) if width < thin else thick
     # First guess: widen each side by half the missing width, in the crop's pixels. After that, the
-    # secant through the last two tries (how much the width really changed per pixel of pen).
+    # secant through the last two tries (how much the width really changed per pixel of pen), but never
+    # flatter than a share (SECANT_FLOOR) of the first guess's slope: a hair-thin line's measured width
+    # hardly moves until the pen is a pixel or two wider (what the 20x20 box's anti-aliasing blurs into its
+    # narrowest line), and a secant through that flat start would aim far beyond MNIST's range.
+    nominal = 2 * BOX / max(repen.crop.shape)
     last_radius, last_width = 0.0, width
     radius = (target - width) / 2 / (BOX / max(repen.crop.shape))
     for _ in range(4):
@@ -449,7 +459,8 @@ def _normalise_stroke_width(crop: np.ndarray, thin: float, thick: float,
             break
         slope = (width - last_width) / (radius - last_radius) if radius != last_radius else 0.0
         if slope <= 0:  # no change (the pen hit its limit), or noise: go on in the first way
-            slope = 2 * BOX / max(repen.crop.shape)
+            slope = nominal
+        slope = max(slope, nominal * secant_floor)
         last_radius, last_width = radius, width
         radius += (target - width) / slope
     return boxed, measured
