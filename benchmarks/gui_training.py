@@ -82,63 +82,65 @@ def main() -> int:
     app = application()
     with tempfile.TemporaryDirectory(prefix="mnist-draw-bench-") as tmp:
         window = MainWindow(Settings(Path(tmp) / "settings.ini"), data=args.data)
-        window.show()
-        if not QTest.qWaitForWindowExposed(window, 10_000):
-            print("the main window did not appear", file=sys.stderr)
-            return 1
-        panel = window.trainer.panel
-        wait_until(panel.isEnabled, "PyTorch to load")
-        # The user clicks Start once the app is up and its model live; reading MNIST (and importing
-        # torchvision to do it) is the run's first need, in the training thread: measured with the run.
-        wait_until(lambda: window.state.live is not None, "the model to go live", 120)
-        if not window.trainer.check_data():
-            print(f"MNIST not found: {panel.data_message.text()}", file=sys.stderr)
-            return 1
+        try:  # every way out closes the window, which stops its threads
+            window.show()
+            if not QTest.qWaitForWindowExposed(window, 10_000):
+                print("the main window did not appear", file=sys.stderr)
+                return 1
+            panel = window.trainer.panel
+            wait_until(panel.isEnabled, "PyTorch to load")
+            # The user clicks Start once the app is up and its model live; reading MNIST (and importing
+            # torchvision to do it) is the run's first need, in the training thread: measured with the run.
+            wait_until(lambda: window.state.live is not None, "the model to go live", 120)
+            if not window.trainer.check_data():
+                print(f"MNIST not found: {panel.data_message.text()}", file=sys.stderr)
+                return 1
 
-        # The user's steps: pick the preset, type the epochs and digits, click Start.
-        panel.form.preset.setCurrentText(args.preset)
-        panel.form.epochs.setValue(args.epochs)
-        panel.form.train_limit.setValue(args.train_limit)
+            # The user's steps: pick the preset, type the epochs and digits, click Start.
+            panel.form.preset.setCurrentText(args.preset)
+            panel.form.epochs.setValue(args.epochs)
+            panel.form.train_limit.setValue(args.train_limit)
 
-        intervals: list[float] = []  # ms between heartbeat ticks
-        clock = QElapsedTimer()
-        last = [0]
+            intervals: list[float] = []  # ms between heartbeat ticks
+            clock = QElapsedTimer()
+            last = [0]
 
-        def tick() -> None:
-            now = clock.nsecsElapsed()
-            intervals.append((now - last[0]) / 1e6)
-            last[0] = now
+            def tick() -> None:
+                now = clock.nsecsElapsed()
+                intervals.append((now - last[0]) / 1e6)
+                last[0] = now
 
-        heartbeat = QTimer()
-        heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
-        heartbeat.setInterval(HEARTBEAT_MS)
-        heartbeat.timeout.connect(tick)
+            heartbeat = QTimer()
+            heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
+            heartbeat.setInterval(HEARTBEAT_MS)
+            heartbeat.timeout.connect(tick)
 
-        rss: list[tuple[int, float, float]] = []  # (epoch, RSS MB, seconds since Start)
-        from mnist_draw.gui.state.run import Failed
+            rss: list[tuple[int, float, float]] = []  # (epoch, RSS MB, seconds since Start)
+            from mnist_draw.gui.state.run import Failed
 
-        outcomes = []
-        window.trainer.epoch_done.connect(
-            lambda e: rss.append((e.epoch, proc_status_mb("VmRSS"), time.perf_counter() - started)))
-        window.trainer.ended.connect(outcomes.append)
-        first_progress: list[int] = []  # how many ticks there were when the first batch was reported
-        panel.progress.valueChanged.connect(lambda v: v and (first_progress or first_progress.append(len(intervals))))
+            outcomes = []
+            window.trainer.epoch_done.connect(
+                lambda e: rss.append((e.epoch, proc_status_mb("VmRSS"), time.perf_counter() - started)))
+            window.trainer.ended.connect(outcomes.append)
+            first_progress: list[int] = []  # how many ticks there were when the first batch was reported
+            panel.progress.valueChanged.connect(lambda v: v and (first_progress or first_progress.append(len(intervals))))
 
-        rss_before = proc_status_mb("VmRSS")
-        started = time.perf_counter()
-        clock.start()
-        last[0] = clock.nsecsElapsed()
-        heartbeat.start()
-        QTest.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
-        if window.state.run is None:
-            print(f"Start did not start training: {panel.status.text()}", file=sys.stderr)
-            return 1
-        wait_until(lambda: outcomes, "training to finish", args.timeout)
-        heartbeat.stop()
-        seconds = time.perf_counter() - started
-        hwm = max(proc_status_mb("VmHWM"), proc_status_mb("VmRSS"))
-        status = panel.status.text()
-        window.close()
+            rss_before = proc_status_mb("VmRSS")
+            started = time.perf_counter()
+            clock.start()
+            last[0] = clock.nsecsElapsed()
+            heartbeat.start()
+            QTest.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+            if window.state.run is None:
+                print(f"Start did not start training: {panel.status.text()}", file=sys.stderr)
+                return 1
+            wait_until(lambda: outcomes, "training to finish", args.timeout)
+            heartbeat.stop()
+            seconds = time.perf_counter() - started
+            hwm = max(proc_status_mb("VmHWM"), proc_status_mb("VmRSS"))
+            status = panel.status.text()
+        finally:
+            window.close()
 
     failures = [o.message for o in outcomes if isinstance(o, Failed)]
     if failures or not rss:

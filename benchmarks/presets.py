@@ -28,7 +28,7 @@ REPORTED = {
 
 def main() -> None:
     from mnist_draw.model.recipe import PRESETS
-    from mnist_draw.trainer.data import load_mnist
+    from mnist_draw.trainer.data import DataError, load_mnist
     from mnist_draw.trainer.loop import fit
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -36,7 +36,13 @@ def main() -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--data", default=os.environ.get("MNIST_DRAW_DATA"))
     args = p.parse_args()
-    data = load_mnist(args.data, download=False, device=args.device)
+    unknown = [n for n in args.names if n not in PRESETS]
+    if unknown:
+        sys.exit(f"presets: error: no preset named {unknown[0]!r} (the presets: {', '.join(PRESETS)})")
+    try:
+        data = load_mnist(args.data, download=False, device=args.device)
+    except DataError as exc:
+        sys.exit(f"presets: error: {exc}")
     print(f"{'preset':10}{'test acc':>10}{'s/epoch':>10}  reported")
     for name in args.names:
         t0 = time.perf_counter()

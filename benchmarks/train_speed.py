@@ -83,9 +83,12 @@ def main() -> None:
     args = p.parse_args()
     device = torch.device(args.device)
     epochs = args.epochs or (5 if device.type == "cuda" else 2)
-    from mnist_draw.trainer.data import load_mnist
+    from mnist_draw.trainer.data import DataError, load_mnist
 
-    root = str(load_mnist(args.data, download=False).root)
+    try:
+        root = str(load_mnist(args.data, download=False).root)
+    except DataError as exc:
+        sys.exit(f"train_speed: error: {exc}")
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
     print(f"seed002 epoch time on {device} ({name}, {torch.get_num_threads()} threads, torch {torch.__version__})")
     pub, pub_acc = published_epoch_seconds(root, device, epochs)
