@@ -84,11 +84,13 @@ FULL_INK = 0.9
 # A pen being widened or narrowed is corrected by the secant through its last two tries, its slope never
 # taken flatter than this share of the first guess's (round 54: a hair-thin line's measured width hardly
 # moves over the first pixel or two of a wider pen, and a secant through that flat start overshoots).
+# With it, a widening's first try is aimed by the width the redraw's copy shows (round 55). The training
+# material is made with neither (``steady_search=False``).
 SECANT_FLOOR = 0.5
 # How the training material made through preprocessing (the non-digits of outlier exposure, the printed
 # digits) is made: as when every shipped model was trained, so that a seed still trains the same network.
 # Changing it is a change of recipe, to be measured as one: ``to_mnist(picture, **TRAINING_MATERIAL)``.
-TRAINING_MATERIAL = MappingProxyType({"thick": MNIST_WIDE, "full_ink_share": 0.0, "secant_floor": 0.0})
+TRAINING_MATERIAL = MappingProxyType({"thick": MNIST_WIDE, "full_ink_share": 0.0, "steady_search": False})
 # Strokes wider than this (in the 20x20 box, before redrawing) mean a digit drawn too small for its
 # pen: its gaps have closed up. The development drawn set stays below it with a margin.
 PEN_TOO_THICK = 6.0
@@ -246,20 +248,20 @@ class Preprocessed:
 
 
 def to_mnist(image: np.ndarray | Image.Image, thick: float | None = None,
-             full_ink_share: float | None = None, secant_floor: float | None = None) -> np.ndarray | None:
+             full_ink_share: float | None = None, steady_search: bool = True) -> np.ndarray | None:
     """Any picture of a digit -> the 28x28 float32 (pixels in [0, 1]) the network takes; None if no ink.
 
     ``thick``: strokes wider than this are redrawn narrower (default :data:`THICK`); ``full_ink_share``:
-    the share of the ink made full ink (default :data:`FULL_INK_SHARE`); ``secant_floor``: how the pen's
-    width is searched for (default :data:`SECANT_FLOOR`). The defaults are what the app does; the
-    training material passes :data:`TRAINING_MATERIAL`.
+    the share of the ink made full ink (default :data:`FULL_INK_SHARE`); ``steady_search``: the pen's
+    width searched for as rounds 54 and 55 made the search (see :data:`SECANT_FLOOR`). The defaults are
+    what the app does; the training material passes :data:`TRAINING_MATERIAL`.
     """
-    result = preprocess(image, thick, full_ink_share, secant_floor)
+    result = preprocess(image, thick, full_ink_share, steady_search)
     return None if result is None else result.pixels
 
 
 def preprocess(image: np.ndarray | Image.Image, thick: float | None = None,
-               full_ink_share: float | None = None, secant_floor: float | None = None) -> Preprocessed | None:
+               full_ink_share: float | None = None, steady_search: bool = True) -> Preprocessed | None:
     """Like :func:`to_mnist`, and also the pen's measured width and whether it is too thick; None if no ink."""
     if isinstance(image, Image.Image):
         image = image_to_array(image)
@@ -273,7 +275,7 @@ def preprocess(image: np.ndarray | Image.Image, thick: float | None = None,
 
     boxed, width = _normalise_stroke_width(crop, THIN, THICK if thick is None else thick,
                                            FULL_INK_SHARE if full_ink_share is None else full_ink_share,
-                                           SECANT_FLOOR if secant_floor is None else secant_floor)
+                                           steady_search)
     new_h, new_w = boxed.shape
     frame = np.zeros((FRAME, FRAME), np.float32)
     top, left = (FRAME - new_h) // 2, (FRAME - new_w) // 2
@@ -422,18 +424,18 @@ class _Repen:
 
 
 def normalise_stroke_width(crop: np.ndarray, thin: float = THIN, thick: float = THICK,
-                           full_ink_share: float = FULL_INK_SHARE, secant_floor: float = SECANT_FLOOR) -> np.ndarray:
+                           full_ink_share: float = FULL_INK_SHARE, steady_search: bool = True) -> np.ndarray:
     """Scale a cropped digit into the 20x20 box with strokes ``thin`` to ``thick`` pixels wide.
 
     A digit whose strokes already are that wide is only scaled. Otherwise the pen is redrawn on the
     crop and the digit scaled again; as a wider pen also makes the crop bigger (so it shrinks more),
     the pen is corrected a few times, measuring each time.
     """
-    return _normalise_stroke_width(crop, thin, thick, full_ink_share, secant_floor)[0]
+    return _normalise_stroke_width(crop, thin, thick, full_ink_share, steady_search)[0]
 
 
 def _normalise_stroke_width(crop: np.ndarray, thin: float, thick: float,
-                            full_ink_share: float, secant_floor: float) -> tuple[np.ndarray, float]:
+                            full_ink_share: float, steady_search: bool) -> tuple[np.ndarray, float]:
     """:func:`normalise_stroke_width`, and the stroke width it measured before redrawing."""
     boxed = _fit_box(crop, full_ink_share)
     width = measured = stroke_width(boxed)
@@ -444,14 +446,18 @@ def _normalise_stroke_width(crop: np.ndarray, thin: float, thick: float,
     # A pen widened for thin strokes is good once it is inside MNIST's range, however wide ``thick`` lets
     # thick strokes stay: a first try overshooting to the top of a wider range would swell small loops.
     upper = min(thick, MNIST_WIDE) if width < thin else thick
-    # First guess: widen each side by half the missing width, in the crop's pixels. After that, the
-    # secant through the last two tries (how much the width really changed per pixel of pen), but never
-    # flatter than a share (SECANT_FLOOR) of the first guess's slope: a hair-thin line's measured width
-    # hardly moves until the pen is a pixel or two wider (what the 20x20 box's anti-aliasing blurs into its
-    # narrowest line), and a secant through that flat start would aim far beyond MNIST's range.
-    nominal = 2 * BOX / max(repen.crop.shape)
+    # First guess: widen each side by half the missing width, in the crop's pixels. The box's anti-aliasing
+    # blurs a hair-thin line to about 1.37 pixels whatever its real width, so a widening is aimed by the
+    # width the redraw's copy shows (three times finer), if that asks for more. After that, the secant
+    # through the last two tries (how much the width really changed per pixel of pen), but never flatter
+    # than a share (SECANT_FLOOR) of the first guess's slope: the measured width hardly moves until the
+    # pen is a pixel or two wider, and a secant through that flat start would aim far beyond MNIST's range.
+    scale = BOX / max(repen.crop.shape)  # box pixels per pixel of the redraw's copy
+    nominal = 2 * scale
     last_radius, last_width = 0.0, width
-    radius = (target - width) / 2 / (BOX / max(repen.crop.shape))
+    radius = (target - width) / 2 / scale
+    if steady_search and width < thin:
+        radius = max(radius, (target / scale - stroke_width(repen.crop)) / 2)
     for _ in range(4):
         boxed = _fit_box(repen(radius), full_ink_share)
         width = stroke_width(boxed)
@@ -460,7 +466,8 @@ def _normalise_stroke_width(crop: np.ndarray, thin: float, thick: float,
         slope = (width - last_width) / (radius - last_radius) if radius != last_radius else 0.0
         if slope <= 0:  # no change (the pen hit its limit), or noise: go on in the first way
             slope = nominal
-        slope = max(slope, nominal * secant_floor)
+        if steady_search:
+            slope = max(slope, nominal * SECANT_FLOOR)
         last_radius, last_width = radius, width
         radius += (target - width) / slope
     return boxed, measured
