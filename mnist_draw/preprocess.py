@@ -429,7 +429,8 @@ def normalise_stroke_width(crop: np.ndarray, thin: float = THIN, thick: float = 
 
     A digit whose strokes already are that wide is only scaled. Otherwise the pen is redrawn on the
     crop and the digit scaled again; as a wider pen also makes the crop bigger (so it shrinks more),
-    the pen is corrected a few times, measuring each time.
+    the pen is corrected a few times, measuring each time (``steady_search=False``: the search as the
+    training material is made, see :data:`SECANT_FLOOR`).
     """
     return _normalise_stroke_width(crop, thin, thick, full_ink_share, steady_search)[0]
 
