@@ -23,8 +23,8 @@ def test_the_non_digit_bank_is_seeded_and_in_mnist_form():
 
 
 def test_the_non_digits_are_made_as_every_shipped_model_trained_on_them():
-    """Preprocessing has changed for the app (rounds 49-50); the non-digits a seed draws for training have
-    not (TRAINING_MATERIAL), so that scripts/train-default-model still makes the shipped network."""
+    """Preprocessing has changed for the app (rounds 49, 50, 54 and 55); the non-digits a seed draws for
+    training have not (TRAINING_MATERIAL), so that scripts/train-default-model still makes the shipped network."""
     import hashlib
 
     bank = non_digit_bank(64, seed=0).numpy()

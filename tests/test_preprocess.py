@@ -263,14 +263,12 @@ def test_thin_development_drawings_are_widened_to_the_bottom_of_mnists_range():
     from mnist_draw.preprocess import MNIST_WIDE, THIN, TRAINING_MATERIAL, preprocess, stroke_width
 
     files = sorted((Path(__file__).parent / "data" / "drawn").glob("[0-9]/*.png"))
-    pictures = [load_image(f) for f in files]
-    thin = [p for p in (preprocess(x) for x in pictures) if p.stroke_width < THIN]
+    thin = [(x, p) for x, p in ((x, preprocess(x)) for x in map(load_image, files)) if p.stroke_width < THIN]
     assert len(thin) > 300  # measured 339 of 860
-    landed = np.array([stroke_width(p.pixels) for p in thin])
+    landed = np.array([stroke_width(p.pixels) for _, p in thin])
     assert THIN - 0.25 <= landed.min() and landed.max() <= 2.8  # measured 1.76 and 2.45 (6.05 before)
     assert np.percentile(landed, 90) <= 2.2  # measured 2.03 (3.27 before round 54)
-    as_trained = np.array([stroke_width(to_mnist(x, **TRAINING_MATERIAL)) for x in pictures
-                           if preprocess(x).stroke_width < THIN])
+    as_trained = np.array([stroke_width(to_mnist(x, **TRAINING_MATERIAL)) for x, _ in thin])
     assert as_trained.max() > MNIST_WIDE + 1  # the old search, as the non-digits and printed digits are made
 
 
