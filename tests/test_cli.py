@@ -70,6 +70,7 @@ def test_mnist_train_without_data_names_both_ways(tmp_path):
     assert proc.returncode == 2
     _assert_one_line_error(proc)
     assert "--data" in proc.stderr and "MNIST_DRAW_DATA" in proc.stderr
+    assert proc.stderr.rstrip().endswith("or leave out --no-download to download it")
 
 
 def test_mnist_train_diverging_loss_is_a_clear_failure(tmp_path):

@@ -103,7 +103,7 @@ def load_mnist(data: str | os.PathLike | None = None, download: bool = True, dev
         if not download:
             raise DataError(
                 f"MNIST not found in {root} (from {source}); pass --data DIR or set {DATA_ENV} to a folder "
-                f"holding MNIST/raw/*-ubyte, or allow downloading"
+                f"holding MNIST/raw/*-ubyte"
             )
         _download(root)
     return _read(str(root)).to(device)
