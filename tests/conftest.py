@@ -6,12 +6,20 @@ import os
 
 import pytest
 
-from _support import ROOT
+from _support import ROOT, session_mnist
 
 SHARED_MNIST = ROOT.parent / "shared" / "mnist"
 
-if "MNIST_DRAW_DATA" not in os.environ and SHARED_MNIST.is_dir():
-    os.environ["MNIST_DRAW_DATA"] = str(SHARED_MNIST)
+
+def pytest_configure(config):
+    """MNIST for every test and every command a test runs: $MNIST_DRAW_DATA, CI's ../shared/mnist, or the
+    per-user cache, downloaded there on first need. Without it no test runs, and one line says why."""
+    from mnist_draw.trainer.data import DataError
+
+    try:
+        session_mnist(os.environ, SHARED_MNIST)
+    except DataError as exc:
+        raise pytest.UsageError(f"the tests need MNIST: {exc}") from None
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from _support import ROOT, run_cli
+from _support import ROOT, run_cli, session_mnist
 from mnist_draw.model.files import load_model, save_model
 from mnist_draw.model.network import build_model
 from mnist_draw.model.recipe import preset
@@ -81,6 +81,29 @@ def test_huge_image_is_refused_within_a_memory_bound(odd_images):
 
 
 # ------------------------------------------------------------------------------------------ data
+
+
+def test_the_test_session_finds_mnist_as_the_readme_says(mnist, tmp_path, monkeypatch):
+    """The README's test command on a fresh machine: $MNIST_DRAW_DATA, else a shared copy, else the per-user
+    cache, where MNIST is downloaded on first need; nowhere and no network: DataError, one line."""
+    from torchvision.datasets import MNIST
+
+    from mnist_draw.trainer.data import RAW_FILES, DataError
+
+    assert session_mnist(env := {"MNIST_DRAW_DATA": "/mine"}, tmp_path) is None and env["MNIST_DRAW_DATA"] == "/mine"
+    session_mnist(env := {}, tmp_path)
+    assert env["MNIST_DRAW_DATA"] == str(tmp_path)  # the shared copy
+    monkeypatch.delenv("MNIST_DRAW_DATA")
+    monkeypatch.setenv("MNIST_DRAW_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(MNIST, "mirrors", ["http://127.0.0.1:9/"])  # nothing listens there: like having no network
+    with pytest.raises(DataError, match="could not download MNIST into .*127.0.0.1:9: the connection was refused"):
+        session_mnist({}, tmp_path / "none")
+    raw = tmp_path / "home" / "cache" / "mnist" / "MNIST" / "raw"  # downloaded before: found there
+    for name in RAW_FILES:
+        (raw / name).unlink(missing_ok=True)
+        (raw / name).symlink_to(mnist.root / "MNIST" / "raw" / name)
+    session_mnist(env := {}, tmp_path / "none")
+    assert env["MNIST_DRAW_DATA"] == str(raw.parent.parent)
 
 
 def test_no_network_gives_a_clear_error(tmp_path):
