@@ -218,6 +218,14 @@ def test_mistakes_are_found_once_wanted_and_again_when_mnist_appears(shipped, mn
     assert state.mistakes_to_find() is shipped
     [found] = find_mistakes({"model": (shipped, str(mnist.root))})
     assert found.diagnosis.accuracy == pytest.approx(shipped.accuracy) and state.mistakes_found(shipped, False)
+    from mnist_draw.model.network import model_from_state
+    from mnist_draw.model.predict import predict
+
+    calibrated = dataclasses.replace(shipped, metadata={**shipped.metadata, "temperature": 0.6})
+    [found] = find_mistakes({"model": (calibrated, str(mnist.root))})
+    d = found.diagnosis
+    read = predict(model_from_state(shipped.recipe, shipped.state), mnist.test_x[d.wrong[:5]].numpy() / 255, 0.6)
+    assert [p.confidence for p in read] == pytest.approx(d.confidence[:5], abs=1e-5)  # as sure as the window says
 
 
 def test_a_sample_is_what_the_network_read_of_the_drawing_as_it_is_now(tmp_path, shipped):

@@ -28,9 +28,9 @@ def test_the_matrix_counts_every_test_digit_and_agrees_with_evaluate(mnist, smal
     assert seconds < 1.0, f"{seconds:.2f} s for 10,000 digits"
 
 
-def test_each_mistake_is_a_misread_test_digit_with_the_models_own_guess(mnist, small_model):
+def test_each_mistake_is_a_misread_test_digit_with_the_models_own_guess_and_calibrated_confidence(mnist, small_model):
     model = small_model.model
-    d = diagnose(model, mnist.test_x, mnist.test_y, chunk=777)  # batches that do not divide 10,000
+    d = diagnose(model, mnist.test_x, mnist.test_y, 0.6, chunk=777)  # batches that do not divide 10,000
     assert (d.truth == mnist.test_y.numpy()[d.wrong]).all() and (d.truth != d.guess).all()
     assert np.all(np.diff(d.wrong) > 0)
     for t in range(10):
@@ -38,7 +38,7 @@ def test_each_mistake_is_a_misread_test_digit_with_the_models_own_guess(mnist, s
             if t != g:
                 assert len(d.mistakes_of(t, g)) == d.confusion[t, g]
     some = d.wrong[:: max(1, len(d.wrong) // 20)]
-    read = predict(model, mnist.test_x[some].numpy() / 255.0)
+    read = predict(model, mnist.test_x[some].numpy() / 255.0, 0.6)  # as sure as the window would say
     pos = np.searchsorted(d.wrong, some)
     assert [p.label for p in read] == d.guess[pos].tolist()
     assert np.allclose([p.confidence for p in read], d.confidence[pos], atol=1e-5)

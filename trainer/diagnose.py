@@ -9,7 +9,8 @@ A large cell off the diagonal (4 read as 9, 7 read as 2) is a confusion worth lo
 :func:`diagnose` runs the model over the test digits in batches (``mnist_draw.trainer.loop.outputs``, as
 ``evaluate`` does), and
 keeps for every mistake which digit it was (its index in the test set), its true label, the guess
-and how sure the model was of that guess (the softmax probability of the guessed digit). Everything
+and how sure the model was of that guess (the probability of the guessed digit, with the model's
+temperature applied as the window and the command line apply it). Everything
 comes back as numpy arrays: plain data, which a GUI can hand from a worker thread to its window.
 """
 
@@ -21,6 +22,7 @@ import numpy as np
 import torch
 
 from mnist_draw.model.network import MLP
+from mnist_draw.model.predict import probabilities
 from mnist_draw.trainer.loop import outputs
 
 
@@ -50,11 +52,12 @@ class Diagnosis:
         return np.flatnonzero(keep)
 
 
-def diagnose(model: MLP, x: torch.Tensor, y: torch.Tensor, chunk: int = 2000) -> Diagnosis:
-    """Confusion matrix and mistakes of ``model`` on images ``x`` (uint8 or [0, 1]) with labels ``y``."""
+def diagnose(model: MLP, x: torch.Tensor, y: torch.Tensor, temperature: float = 1.0, chunk: int = 2000) -> Diagnosis:
+    """Confusion matrix and mistakes of ``model`` on images ``x`` (uint8 or [0, 1]) with labels ``y``;
+    ``temperature`` is the model's (:func:`mnist_draw.model.predict.temperature_of`)."""
     logits = outputs(model, x, chunk)
     guess = logits.argmax(1)  # as evaluate() decides, so the two always agree
-    confidence = torch.softmax(logits, 1).gather(1, guess[:, None])[:, 0]
+    confidence = probabilities(logits, temperature).gather(1, guess[:, None])[:, 0]
     truth = y.cpu().numpy().astype(np.int64)
     guess = guess.cpu().numpy().astype(np.int64)
     confidence = confidence.cpu().numpy().astype(np.float32)

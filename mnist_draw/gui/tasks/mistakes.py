@@ -21,12 +21,14 @@ def find_mistakes(jobs: dict, control=None) -> Iterator[Mistakes | MistakesFaile
         return
     model, data = jobs["model"]
     from mnist_draw.model.network import model_from_state
+    from mnist_draw.model.predict import temperature_of
     from mnist_draw.trainer.data import DataError, load_mnist
     from mnist_draw.trainer.diagnose import diagnose
 
     try:
         mnist = load_mnist(data, download=False)
-        diagnosis = diagnose(model_from_state(model.recipe, model.state), mnist.test_x, mnist.test_y)
+        diagnosis = diagnose(model_from_state(model.recipe, model.state), mnist.test_x, mnist.test_y,
+                             temperature_of(model.metadata))
     except DataError as exc:
         yield MistakesFailed(model, missing_mnist(data) or one_line(exc))  # in the window's words if missing
         return
