@@ -3,7 +3,7 @@
 They live in the per-user data folder in torchvision's ImageFolder layout, one folder per digit::
 
     samples/
-        3/20261123-101500-1a2b3c.png
+        3/20261123-101500-1a2b3c4d.png
         7/...
 
 Each file is the 28x28 MNIST-form image (white ink on black, 8-bit grey PNG) the network saw, written

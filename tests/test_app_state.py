@@ -106,7 +106,7 @@ def test_the_form_is_refused_in_one_line_when_it_is_wrong():
                           (form(hidden="256,lots"), "hidden layers"),
                           (form(seed="abc"), "the seed must be a whole number"),
                           (form(device="tpu"), "device must be one of"),
-                          (form(outliers=9), "outliers must be a share of the batch between 0 and 4")):
+                          (form(outliers=9), "outliers must be a share of the batch's digits between 0 and 4")):
         with pytest.raises(ValueError, match=words) as raised:
             job_from_form(fields)
         assert "\n" not in str(raised.value)

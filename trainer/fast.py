@@ -14,7 +14,8 @@ cuBLAS and the optimizer set up their state); the weights and the optimizer's st
 they were afterwards, so the run trains on exactly the batches the eager loop would.
 
 Only what a graph can hold is recorded: no augmentation or dropout (they draw random numbers from the
-run's own generators), no sampling with replacement, a constant learning rate, one process. Anything
+run's own generators), no non-digits drawn beside the digits (outlier exposure), no sampling with
+replacement, a constant learning rate, one process. Anything
 else, any other device, and any failure to record, falls back to the eager loop
 (:func:`mnist_draw.trainer.loop.train_one_epoch`). :func:`blocker` says which, in words.
 """

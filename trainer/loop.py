@@ -7,7 +7,8 @@ with the events: ``mnist-train`` draws a progress bar, the desktop app sends the
 Qt signals from a worker thread. :func:`fit` is the same with callbacks.
 
 Stopping is a ``threading.Event`` checked before every batch, so Stop takes effect within one batch
-even though the loop never returns to an event loop. A loss that becomes NaN or infinite stops the run
+even though the loop never returns to an event loop (under ``torchrun`` the processes agree on it every
+``SYNC_EVERY`` steps, so that all stop at the same one). A loss that becomes NaN or infinite stops the run
 with :class:`TrainingDiverged`, whose message says what usually causes it: a learning rate too high.
 
 A run keeps to itself: its randomness comes from generators it owns (:mod:`~mnist_draw.trainer.randomness`),

@@ -52,7 +52,7 @@ class Recipe:
     dropout: float = 0.0
     augment: str = "none"
     label_smoothing: float = 0.0
-    outliers: float = 0.0  # drawn non-digits mixed into each batch, as a share of the batch (outlier exposure)
+    outliers: float = 0.0  # drawn non-digits mixed into each batch, as a share of its digits (outlier exposure)
     outlier_weight: float = 0.5  # how hard their output is pulled towards uniform
     outlier_bank: int = 20000  # how many different non-digits are drawn for a run
     typefaces: float = 0.0  # printed digits of other typefaces added, as a share of the training digits
@@ -91,7 +91,7 @@ class Recipe:
         if not (0 <= self.label_smoothing < 1):
             problems.append(f"label smoothing must be in [0, 1) (got {self.label_smoothing})")
         if not (0 <= self.outliers <= MAX_OUTLIERS):
-            problems.append(f"outliers must be a share of the batch between 0 and {MAX_OUTLIERS} (got {self.outliers})")
+            problems.append(f"outliers must be a share of the batch's digits between 0 and {MAX_OUTLIERS} (got {self.outliers})")
         if not (0 <= self.outlier_weight <= 100) or not (1 <= self.outlier_bank <= 1_000_000):
             problems.append(f"outlier weight must be in [0, 100] and the bank 1 to 1000000 drawings "
                             f"(got {self.outlier_weight}, {self.outlier_bank})")
