@@ -134,6 +134,42 @@ def test_saving_replaces_atomically_and_leaves_no_temp_files(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]
 
 
+def test_saving_replaces_only_a_model_file_and_writes_through_a_link(tmp_path):
+    """A rename replaces whatever has the name: a save looks first, and refuses in one line what is not a
+    model file of ours to replace (the thing there is left exactly as it was); a link stays a link."""
+    import os
+
+    linear, seed002 = build_model(preset("linear"), seed=0), build_model(preset("seed002"), seed=0)
+    save_model(tmp_path / "target.safetensors", linear)
+    (tmp_path / "link.safetensors").symlink_to("target.safetensors")
+    save_model(tmp_path / "link.safetensors", seed002)
+    assert (tmp_path / "link.safetensors").is_symlink() and load_model(tmp_path / "target.safetensors").recipe.name == "seed002"
+
+    (tmp_path / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n my holiday")
+    os.mkfifo(tmp_path / "pipe")
+    save_model(tmp_path / "read-only.safetensors", linear)
+    os.chmod(tmp_path / "read-only.safetensors", 0o444)
+    (tmp_path / "folder").mkdir()
+    before = {p.name: (p.stat().st_mode, p.read_bytes() if p.is_file() else None) for p in tmp_path.iterdir()}
+    for name, why in [("photo.png", "not a model is there"), ("pipe", "special file"),
+                      ("read-only.safetensors", "read-only"), ("folder", "folder")]:
+        with pytest.raises(OSError) as info:
+            save_model(tmp_path / name, seed002)
+        assert why in info.value.strerror and "\n" not in info.value.strerror
+    after = {p.name: (p.stat().st_mode, p.read_bytes() if p.is_file() else None) for p in tmp_path.iterdir()}
+    assert after == before  # nothing replaced, no temporary file left
+    (tmp_path / "empty.safetensors").touch()
+    save_model(tmp_path / "empty.safetensors", seed002)  # an empty file holds nothing to lose
+
+
+def test_loading_a_device_is_refused_before_reading_it():
+    """/dev/zero never ends: the header is read first, and a special file not at all."""
+    from _support import run_cli
+
+    proc = run_cli("-c", "from mnist_draw.model.files import load_model\nload_model('/dev/zero')", timeout=60)
+    assert proc.stderr.strip().splitlines()[-1].endswith("/dev/zero: not a model file (a device or other special file)")
+
+
 def _saved_bytes(recipe_name="seed002"):
     return model_to_bytes(build_model(preset(recipe_name), seed=0))
 

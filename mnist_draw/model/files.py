@@ -9,6 +9,7 @@ wrong or damaged file is refused with a message that says what is wrong. Files a
 from __future__ import annotations
 
 import datetime
+import errno
 import json
 import os
 import platform
@@ -27,6 +28,7 @@ from mnist_draw.model.recipe import Recipe
 FORMAT = "mnist-draw-model"
 FORMAT_VERSION = 1
 METADATA_KEY = "mnist_draw"
+MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit on a header
 
 
 class ModelFileError(ValueError):
@@ -76,15 +78,27 @@ def model_to_bytes(model: MLP, metadata: dict[str, Any] | None = None) -> bytes:
 
 
 def save_model(path: str | os.PathLike, model: MLP, metadata: dict[str, Any] | None = None) -> Path:
-    """Write the model atomically: the old file stays intact until the new one is complete on disk."""
+    """Write the model atomically: the old file stays intact until the new one is complete on disk.
+
+    Only a model file (or an empty one) is replaced: any other file there is refused with an OSError,
+    as :func:`mnist_draw.atomic.atomic_write_bytes` refuses folders, devices and read-only files."""
+    path = Path(path)
+    if path.is_file() and path.stat().st_size and not _holds_a_model(path):
+        raise FileExistsError(errno.EEXIST, "a file that is not a model is there: it was left as it is", str(path))
     return atomic_write_bytes(path, model_to_bytes(model, metadata))
 
 
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> LoadedModel:
-    """Load a model file without running any code from it; raise ModelFileError with a one-line reason."""
+    """Load a model file without running any code from it; raise ModelFileError with a one-line reason.
+    The header is read first, so a file of another kind is refused before the whole of it is read."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        if path.exists() and not path.is_dir() and not path.is_file():
+            raise ModelFileError(f"{path}: not a model file (a device or other special file)")
+        with open(path, "rb") as f:
+            _header_from(f, str(path))
+            f.seek(0)
+            data = f.read()
     except FileNotFoundError:
         raise ModelFileError(f"{path}: no such model file") from None
     except IsADirectoryError:
@@ -94,6 +108,24 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> L
     loaded = model_from_bytes(data, device=device, source=str(path))
     loaded.path = path
     return loaded
+
+
+def _holds_a_model(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            _header_from(f, str(path))
+    except (OSError, ModelFileError):
+        return False
+    return True
+
+
+def _header_from(f, source: str) -> dict[str, Any]:
+    """The header of the open file ``f``, read alone; raises ModelFileError unless it is an mnist-draw model's."""
+    head = f.read(8)
+    n = int.from_bytes(head, "little") if len(head) == 8 else 0
+    header = _read_header(head + (f.read(n) if 0 < n <= MAX_HEADER_BYTES else b""), source)
+    _description(header, source)
+    return header
 
 
 def _read_header(data: bytes, source: str) -> dict[str, Any]:
@@ -113,13 +145,19 @@ def _read_header(data: bytes, source: str) -> dict[str, Any]:
     return header
 
 
+def _description(header: dict[str, Any], source: str) -> str:
+    """The model's JSON description in a safetensors header; ModelFileError if there is none."""
+    raw_meta = header.get("__metadata__")
+    raw_meta = raw_meta.get(METADATA_KEY) if isinstance(raw_meta, dict) else None
+    if not isinstance(raw_meta, str):
+        raise ModelFileError(f"{source}: a safetensors file, but not an mnist-draw model (no recipe in it)")
+    return raw_meta
+
+
 def model_from_bytes(data: bytes, device: str | torch.device = "cpu", source: str = "model") -> LoadedModel:
     from safetensors.torch import load
 
-    header = _read_header(data, source)
-    raw_meta = (header.get("__metadata__") or {}).get(METADATA_KEY)
-    if raw_meta is None:
-        raise ModelFileError(f"{source}: a safetensors file, but not an mnist-draw model (no recipe in it)")
+    raw_meta = _description(_read_header(data, source), source)
     try:
         meta = json.loads(raw_meta)
         recipe = Recipe.from_dict(meta["recipe"])
