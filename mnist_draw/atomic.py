@@ -54,6 +54,8 @@ def replaceable(path: Path) -> Path:
         st = target.stat()
     except FileNotFoundError:
         return target
+    except NotADirectoryError:
+        raise NotADirectoryError(errno.ENOTDIR, "a file stands where its folder should be", str(path)) from None
     except OSError as exc:
         raise OSError(exc.errno, f"cannot look at it ({exc.strerror})", str(path)) from None
     if stat.S_ISDIR(st.st_mode):

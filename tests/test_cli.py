@@ -2,6 +2,7 @@
 
 import json
 import os
+import time
 
 import numpy as np
 import pytest
@@ -63,6 +64,33 @@ def test_mnist_train_bad_arguments(args, code):
     proc = run_cli("-m", "mnist_draw.trainer.cli", "--no-download", *args)
     assert proc.returncode == code
     _assert_one_line_error(proc)
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--train-limit", "0"], "--train-limit must be 1 or more"),
+    (["--dist-timeout", "-1"], "--dist-timeout must be a positive number"),
+    (["--init", "m.safetensors"], "without --samples it does nothing"),
+    (["--evaluate", "--epochs", "3", "--out", "m.safetensors"], "--evaluate only reads a model; --epochs, --out would do nothing"),
+    (["--samples", "no-such-folder"], "--samples no-such-folder: no such folder"),
+    (["--out", ""], "--out needs a file name"),
+    (["--out", "photo.png"], "cannot save the model to photo.png: a file that is not a model is there"),
+    (["--out", "pipe"], "cannot save the model to pipe: it is a device or other special file"),
+    (["--out", "photo.png/m.safetensors"], "a file stands where its folder should be"),
+])
+def test_mnist_train_refuses_what_would_be_ignored_or_lost_before_it_trains(args, says, tmp_path, monkeypatch, capsys):
+    """Options that would do nothing, and an --out that cannot be saved to, are one usage error before any
+    training (a bad --out used to cost the whole run, or replace what was there)."""
+    from mnist_draw.trainer.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "photo.png").write_bytes(b"my holiday")
+    os.mkfifo(tmp_path / "pipe")
+    started = time.perf_counter()
+    assert main(["--preset", "seed002", "--no-download", "--threads", "1", *args]) == 2
+    assert time.perf_counter() - started < 5  # refused before training, not after
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("mnist-train: error: ") and says in err, err
+    assert (tmp_path / "photo.png").read_bytes() == b"my holiday" and sorted(p.name for p in tmp_path.iterdir()) == ["photo.png", "pipe"]
 
 
 def test_mnist_train_without_data_names_both_ways(tmp_path):

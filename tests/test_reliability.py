@@ -245,8 +245,9 @@ def test_permission_denied_on_save_is_a_clear_error(tmp_path):
     locked.mkdir(mode=0o555)
     proc = _without_root_powers("-m", "mnist_draw.trainer.cli", "--preset", "seed002", "--epochs", "1", "--train-limit", "640",
                                 "--no-download", "--out", str(locked / "m.safetensors"))
-    assert proc.returncode == 1
-    assert "could not save the model" in _one_line_error(proc)[-1]
+    assert proc.returncode == 2  # refused before training: a run is not lost to a folder it cannot save in
+    assert f"cannot save the model to {locked / 'm.safetensors'}: the folder {locked} cannot be written" in \
+        _one_line_error(proc)[-1]
     assert list(locked.iterdir()) == []
 
 

@@ -83,6 +83,7 @@ def test_mnist_train_samples_cli(tmp_path, small_model, small_model_file, mnist)
 
     meta = load_model(out).metadata
     assert meta["personal_samples"] == 20 and meta["test_accuracy_before"] > 0.9
+    (tmp_path / "none").mkdir()  # a folder without samples (one that does not exist: tests/test_cli.py)
     proc = run_cli("-m", "mnist_draw.trainer.cli", "--samples", str(tmp_path / "none"), "--init", str(small_model_file),
                    "--no-download")
     assert proc.returncode == 2 and "no personal samples" in proc.stderr

@@ -100,8 +100,7 @@ def recipe_from_args(args: argparse.Namespace):
 
     r = preset(args.preset)
     changes = {}
-    for name in ("epochs", "lr", "batch_size", "optimizer", "momentum", "weight_decay", "loss", "activation",
-                 "scaling", "dropout", "augment", "typefaces", "outliers", "label_smoothing", "schedule", "max_steps"):
+    for name in RECIPE_OPTIONS:
         value = getattr(args, name)
         if value is not None:
             changes[name] = value
@@ -137,8 +136,7 @@ def _say(message: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.threads is not None and args.threads < 1:
-            raise Failure(EXIT_USAGE, f"error: --threads must be 1 or more (got {args.threads})")
+        _check_options(args)
         mode = evaluate_model if args.evaluate is not None else fine_tune if args.samples is not None else train
         with _owning_the_process(args) as proc:
             return mode(args, proc)
@@ -163,6 +161,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{_who()}: error: lost contact with the other processes ({what_happened(exc)})", file=sys.stderr,
               flush=True)
         return EXIT_FAILED
+
+
+RECIPE_OPTIONS = ("epochs", "lr", "batch_size", "optimizer", "momentum", "weight_decay", "loss", "activation",
+                  "scaling", "dropout", "augment", "typefaces", "outliers", "label_smoothing", "schedule", "max_steps")
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    """Options out of range, or given together where one would be silently ignored: a usage error."""
+    for name, value in (("--threads", args.threads), ("--train-limit", args.train_limit)):
+        if value is not None and value < 1:
+            raise Failure(EXIT_USAGE, f"error: {name} must be 1 or more (got {value})")
+    if not (args.dist_timeout > 0):
+        raise Failure(EXIT_USAGE, f"error: --dist-timeout must be a positive number of seconds (got {args.dist_timeout})")
+    if args.init is not None and args.samples is None:
+        raise Failure(EXIT_USAGE, "error: --init says which model --samples fine-tunes; without --samples it "
+                                  "does nothing (train from scratch without it)")
+    if args.evaluate is not None:
+        given = [f"--{n.replace('_', '-')}" for n in (*RECIPE_OPTIONS, "hidden", "samples", "init", "out",
+                                                       "train_limit", "seed") if getattr(args, n) is not None]
+        if given:
+            raise Failure(EXIT_USAGE, f"error: --evaluate only reads a model; {', '.join(given)} would do nothing")
 
 
 # ------------------------------------------------------------------------------------------ the modes
@@ -197,6 +216,8 @@ def fine_tune(args: argparse.Namespace, proc: _Process) -> int:
     from mnist_draw.trainer.loop import evaluate, result_metadata
     from mnist_draw.trainer.personal import finetune_metadata, personal_run
 
+    if args.samples and not Path(args.samples).is_dir():
+        raise Failure(EXIT_USAGE, f"error: --samples {args.samples}: no such folder")
     base = _model_file(Path(args.init) if args.init else default_model_path(), proc.device)
     samples_x, samples_y, problems = load_samples(args.samples or None)
     for problem in problems:
@@ -326,12 +347,20 @@ def _model_file(path: Path, device):
 
 
 def _out_path(args: argparse.Namespace, name: str) -> Path:
+    """Where the model will be saved, checked before the run: a bad --out must not cost a training."""
+    from mnist_draw.model.files import check_can_save
     from mnist_draw.paths import models_dir
 
+    if args.out is not None and not args.out.strip():
+        raise Failure(EXIT_USAGE, "error: --out needs a file name")
     out = Path(args.out) if args.out else models_dir() / (
         f"{name}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}.safetensors")
     if out.exists() and out.is_dir():
         raise Failure(EXIT_USAGE, f"error: --out {out} is a folder; give a file name")
+    try:
+        check_can_save(out)
+    except OSError as exc:
+        raise Failure(EXIT_USAGE, f"error: cannot save the model to {out}: {exc.strerror or exc}") from None
     return out
 
 

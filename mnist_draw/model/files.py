@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from mnist_draw import __version__
-from mnist_draw.atomic import atomic_write_bytes
+from mnist_draw.atomic import atomic_write_bytes, replaceable
 from mnist_draw.errors import one_line
 from mnist_draw.model.network import MLP
 from mnist_draw.model.recipe import Recipe
@@ -82,10 +82,23 @@ def save_model(path: str | os.PathLike, model: MLP, metadata: dict[str, Any] | N
 
     Only a model file (or an empty one) is replaced: any other file there is refused with an OSError,
     as :func:`mnist_draw.atomic.atomic_write_bytes` refuses folders, devices and read-only files."""
-    path = Path(path)
-    if path.is_file() and path.stat().st_size and not _holds_a_model(path):
-        raise FileExistsError(errno.EEXIST, "a file that is not a model is there: it was left as it is", str(path))
+    check_can_save(path)
     return atomic_write_bytes(path, model_to_bytes(model, metadata))
+
+
+def check_can_save(path: str | os.PathLike) -> None:
+    """Raise OSError (its ``strerror`` one line) unless a model can be saved at ``path``: what is there must
+    be a model file (or nothing, or an empty file) that may be replaced, in a folder that can be written.
+    Commands check it before a long training, so that a run is not lost to a bad ``--out``."""
+    path = Path(path)
+    target = replaceable(path)
+    if target.is_file() and target.stat().st_size and not _holds_a_model(target):
+        raise FileExistsError(errno.EEXIST, "a file that is not a model is there: it was left as it is", str(path))
+    folder = next(p for p in (target.parent, *target.parent.parents) if p.exists())
+    if not folder.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, f"{folder} is a file, not a folder", str(path))
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, f"the folder {folder} cannot be written", str(path))
 
 
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> LoadedModel:
