@@ -28,6 +28,7 @@ settings are untouched.
 from __future__ import annotations
 
 import argparse
+
 import os
 import statistics
 import sys
@@ -59,9 +60,17 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--train-limit", type=int, default=10000, help="training digits (100-60000)")
+    from mnist_draw.errors import OneLineParser, positive_int
+
+    def training_digits(text: str) -> int:
+        value = positive_int(text)
+        if not 100 <= value <= 60000:
+            raise argparse.ArgumentTypeError(f"expected 100 to 60000 training digits, got {value}")
+        return value
+
+    parser = OneLineParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=positive_int, default=20)
+    parser.add_argument("--train-limit", type=training_digits, default=10000, help="training digits (100-60000)")
     parser.add_argument("--preset", default="seed002")
     parser.add_argument("--data", default=None, help="MNIST folder (default: MNIST_DRAW_DATA, then the cache)")
     parser.add_argument("--display", action="store_true", help="use the current DISPLAY instead of offscreen")

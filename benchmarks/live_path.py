@@ -13,7 +13,6 @@ to back (weights in the cache), timed in the same run.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -42,8 +41,10 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--runs", type=int, default=2000)
+    from mnist_draw.errors import OneLineParser, positive_int
+
+    p = OneLineParser(description=__doc__.split("\n")[0])
+    p.add_argument("--runs", type=positive_int, default=2000)
     args = p.parse_args()
     import torch
 

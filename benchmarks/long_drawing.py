@@ -14,7 +14,6 @@ from scratch it grows with every stroke.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import statistics
 import sys
@@ -27,10 +26,12 @@ GOAL_MS = 5.0
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--strokes", type=int, default=200)
-    p.add_argument("--side", type=int, default=525, help="the canvas's side in pixels (default: the default window's)")
-    p.add_argument("--repeats", type=int, default=5)
+    from mnist_draw.errors import OneLineParser, positive_int
+
+    p = OneLineParser(description=__doc__.split("\n")[0])
+    p.add_argument("--strokes", type=positive_int, default=200)
+    p.add_argument("--side", type=positive_int, default=525, help="the canvas's side in pixels (default: the default window's)")
+    p.add_argument("--repeats", type=positive_int, default=5)
     args = p.parse_args()
 
     from PySide6.QtCore import QEvent, Qt

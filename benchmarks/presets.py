@@ -8,7 +8,6 @@ and the seconds per epoch. Seed 0, so the figures in the README can be checked.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -31,11 +30,18 @@ def main() -> None:
     from mnist_draw.trainer.data import DataError, load_mnist
     from mnist_draw.trainer.loop import fit
 
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    from mnist_draw.errors import OneLineParser
+
+    p = OneLineParser(description=__doc__.split("\n")[0])
     p.add_argument("names", nargs="*", default=[n for n in PRESETS if n != "default"])
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     p.add_argument("--data", default=os.environ.get("MNIST_DRAW_DATA"))
     args = p.parse_args()
+    if args.device == "cuda":
+        from mnist_draw.trainer.devices import cuda_unavailable_reason
+
+        if why := cuda_unavailable_reason():
+            p.error(f"--device cuda: {why}")
     unknown = [n for n in args.names if n not in PRESETS]
     if unknown:
         sys.exit(f"presets: error: no preset named {unknown[0]!r} (the presets: {', '.join(PRESETS)})")

@@ -11,7 +11,6 @@ median next to the goals (installed <= 2 s, frozen <= 3 s) and exits 1 if a goal
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import signal
@@ -99,8 +98,10 @@ def measure(name: str, cmd: list[str], runs: int, title: str, timeout: float) ->
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--runs", type=int, default=5)
+    from mnist_draw.errors import OneLineParser, positive_int
+
+    p = OneLineParser(description=__doc__.splitlines()[0])
+    p.add_argument("--runs", type=positive_int, default=5)
     p.add_argument("--installed", default=str(ROOT / ".venv" / "bin" / "mnist-draw"))
     p.add_argument("--frozen", default=str(ROOT / "dist" / "mnist-draw" / "mnist-draw"))
     p.add_argument("--title", default="mnist-draw|MNIST", help="regex for the window title (default %(default)s)")

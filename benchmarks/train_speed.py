@@ -14,7 +14,6 @@ the device and recording the graph, is printed next to it) and the ratios; goals
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import statistics
@@ -76,11 +75,18 @@ def trainer_epoch_seconds(root: str, device: torch.device, epochs: int,
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--epochs", type=int, help="epochs per pipeline (default: 2 on the CPU, 5 on CUDA)")
+    from mnist_draw.errors import OneLineParser, positive_int
+
+    p = OneLineParser(description=__doc__.split("\n")[0])
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    p.add_argument("--epochs", type=positive_int, help="epochs per pipeline (default: 2 on the CPU, 5 on CUDA)")
     p.add_argument("--data", default=os.environ.get("MNIST_DRAW_DATA", "../shared/mnist"))
     args = p.parse_args()
+    if args.device == "cuda":
+        from mnist_draw.trainer.devices import cuda_unavailable_reason
+
+        if why := cuda_unavailable_reason():
+            p.error(f"--device cuda: {why}")
     device = torch.device(args.device)
     epochs = args.epochs or (5 if device.type == "cuda" else 2)
     from mnist_draw.trainer.data import DataError, load_mnist

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 
@@ -23,3 +24,26 @@ def stdout_gone() -> int:
     os.dup2(null, sys.stdout.fileno())
     os.close(null)
     return EXIT_BROKEN_PIPE
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, ``PROG: error: MESSAGE`` (exit status 2), instead of
+    argparse's usage block: the scripts', benchmarks' and commands' bad arguments all read alike."""
+
+    def __init__(self, *args, name: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.name = name or self.prog  # what the error line starts with (``prog`` may be a whole command line)
+
+    def error(self, message: str):
+        self.exit(2, f"{self.name}: error: {message}\n")
+
+
+def positive_int(text: str) -> int:
+    """An argparse ``type`` for counts that must be 1 or more (runs, epochs, threads)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more, got {value}")
+    return value

@@ -30,14 +30,23 @@ def load_script(name: str) -> ModuleType:
 
 def run_main(main: Callable[[], int | None]) -> NoReturn:
     """Run a script's ``main`` and exit with its status; when the program reading the output has gone
-    (``scripts/eval-drawn | head``), stop quietly with the status the app's commands use for it."""
+    (``scripts/eval-drawn | head``), stop quietly with the status the app's commands use for it. Ctrl-C,
+    and a file or folder the system refuses (a read-only ``--out``, a full disk), end it in one line."""
+    sys.path.insert(0, str(HERE.parent))
+    from mnist_draw.errors import stdout_gone
+
+    script = Path(sys.argv[0]).name
     try:
         status = main()
     except BrokenPipeError:
-        sys.path.insert(0, str(HERE.parent))
-        from mnist_draw.errors import stdout_gone
-
         status = stdout_gone()
+    except KeyboardInterrupt:
+        print(f"{script}: interrupted", file=sys.stderr)
+        status = 130
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"{script}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        status = 1
     sys.exit(status)
 
 

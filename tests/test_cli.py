@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from _support import run_cli, with_its_reader_gone
+from _support import ROOT, run_cli, with_its_reader_gone
 
 
 def _assert_one_line_error(proc):
@@ -311,6 +311,27 @@ def test_classify_reads_folders_and_patterns_the_shell_left(digit_files, tmp_pat
     errors = proc.stderr.strip().splitlines()
     assert len(errors) == 2 and "no pictures" in errors[0] and "no file matches" in errors[1]
     assert all(line.startswith("mnist-draw: error: ") for line in errors)
+
+
+@pytest.mark.parametrize("args, says", [
+    (["scripts/eval-drawn", "--bogus"], "eval-drawn: error: unrecognized arguments: --bogus"),
+    (["benchmarks/live_path.py", "--runs", "0"], "live_path.py: error: argument --runs: expected 1 or more, got 0"),
+    (["scripts/try-recipe", "--preset", "seed002", "--set", "epochs=1.5"], "try-recipe: error: epochs must be a whole number"),
+    (["scripts/try-recipe", "--preset", "seed002", "--set", "epochs=1", "--out", "photo.png"],
+     "try-recipe: error: cannot save the model to photo.png: a file that is not a model is there"),
+    (["scripts/make-non-digits", "--seed", "5", "--out", "photo.png/non-digits"], "make-non-digits: error: "),
+    (["benchmarks/presets.py", "--device", "tpu"], "presets.py: error: argument --device: invalid choice: 'tpu'"),
+])
+def test_scripts_and_benchmarks_refuse_bad_input_in_one_line(args, says, tmp_path):
+    """argparse's usage block, a TypeError from a recipe field of the wrong kind, a model trained and then
+    lost to an --out it could not be saved to, an OSError from an output folder: each is now one line."""
+    (tmp_path / "photo.png").write_bytes(b"my holiday")
+    script, *rest = args
+    proc = run_cli(str(ROOT / script), *[a.replace("photo.png", str(tmp_path / "photo.png")) for a in rest], timeout=120)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode in (1, 2) and len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert lines[0].startswith(says.replace("photo.png", str(tmp_path / "photo.png"))), lines[0]
+    assert (tmp_path / "photo.png").read_bytes() == b"my holiday" and len(list(tmp_path.iterdir())) == 1
 
 
 @pytest.mark.parametrize("script", ["scripts/make-drawn-digits", "scripts/try-recipe", "scripts/screenshot",

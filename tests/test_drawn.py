@@ -282,6 +282,14 @@ def test_eval_drawn_says_in_one_line_what_it_cannot_read_before_scoring_anything
     assert err.startswith(f"eval-drawn: error: MNIST not found in {tmp_path}") and "--no-mnist" in err
 
 
+def test_a_set_read_all_wrong_says_there_is_nothing_to_be_sure_of(recwarn):
+    """`eval-drawn --set` with drawings the model reads none of right printed "nan%" and numpy's warnings."""
+    wrong = EVAL.DrawnResult([Path("stroke-1.png")], np.array([7]), np.eye(10)[[1]], np.array([False]))
+    line = EVAL.digits_line("mine", wrong)
+    assert "accuracy   0.00%  sure when right       —  ECE" in line and "nan" not in line
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
 def test_eval_drawn_stops_quietly_when_its_reader_goes_away():
     """`scripts/eval-drawn | head -3` (the README suggests reading it so): no traceback, status 141, as the app's
     own commands end then."""

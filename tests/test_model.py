@@ -65,6 +65,10 @@ def test_every_activation_a_recipe_offers_is_the_one_its_network_uses(activation
     (dict(lr=0), "learning rate"), (dict(lr=float("nan")), "learning rate"), (dict(batch_size=0), "batch size"),
     (dict(epochs=0), "epochs"), (dict(optimizer="lbfgs"), "optimizer"), (dict(momentum=1.5), "momentum"),
     (dict(hidden=(0,)), "hidden"), (dict(activation="swish"), "activation"), (dict(loss="mse", label_smoothing=0.1), "label smoothing"),
+    # the wrong kind of value, as a hand-edited recipe or `try-recipe --set` gives it
+    (dict(epochs=1.5), "epochs must be a whole number"), (dict(lr="0.1"), "lr must be a number"),
+    (dict(dropout=True), "dropout must be a number"), (dict(hidden=(3.5,)), "hidden must be a list of whole numbers"),
+    (dict(augment=None), "augment must be text"),
 ])
 def test_bad_recipes_are_refused_with_a_reason(bad, message):
     with pytest.raises(ValueError, match=message):
@@ -77,6 +81,9 @@ def test_parse_hidden():
     assert parse_hidden("none") == ()
     with pytest.raises(ValueError, match="commas"):
         parse_hidden("256;64")
+    assert parse_hidden([512, 256]) == (512, 256)
+    with pytest.raises(ValueError, match="whole numbers"):
+        parse_hidden([3.5])  # not 3 units, quietly
 
 
 def test_model_takes_pixels_and_normalises_as_in_training():

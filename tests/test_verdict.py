@@ -1,6 +1,7 @@
 """The one "sure" rule (mnist_draw.verdict) and the temperature that calibrates the probabilities it reads."""
 
 import math
+import os
 
 import pytest
 import torch
@@ -96,7 +97,7 @@ def test_the_verdict_needs_neither_qt_nor_torch():
     assert out.stdout.strip() == "[]"  # the window's classifier thread and the command line can both call it
 
 
-def test_calibrating_a_model_file_stores_the_fitted_temperature(small_model_file, tmp_path):
+def test_calibrating_a_model_file_stores_the_fitted_temperature(small_model_file, tmp_path, capsys):
     import shutil
     from pathlib import Path
 
@@ -112,4 +113,20 @@ def test_calibrating_a_model_file_stores_the_fitted_temperature(small_model_file
     assert loaded.temperature != 1.0 and 0.5 <= loaded.temperature <= 3.0
     assert loaded.metadata["temperature_fitted_on"] == "drawn (860 drawings)"
     assert loaded.test_accuracy == load_model(small_model_file).test_accuracy  # the rest of the description is kept
-    assert main([str(path), "--drawn", str(tmp_path)]) == 2  # no drawings there: a one-line error
+    capsys.readouterr()
+    few = tmp_path / "few" / "3"
+    few.mkdir(parents=True)
+    shutil.copy(sorted((drawn / "3").glob("*.png"))[0], few)
+    assert main([str(path), "--drawn", str(few.parent)]) == 2  # one drawing cannot say how sure to be
+    with pytest.raises(SystemExit) as exited:
+        main([str(path), "--drawn"])
+    assert exited.value.code == 2
+    assert main([str(path), "--drawn", str(drawn / "3" / "x")]) == 2  # no drawings there
+    os.chmod(path, 0o444)  # a read-only model file is left as it is
+    assert main([str(path), "--drawn", str(drawn)]) == 1
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert out == "" and len(lines) == 4 and all(line.startswith("calibrate: error: ") for line in lines), err
+    assert "too few to fit a temperature" in lines[0] and "expected one argument" in lines[1]
+    assert f"could not write the temperature into {path} (the file is read-only" in lines[3]
+    assert load_model(path).temperature == loaded.temperature

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 TEMPERATURES = torch.linspace(0.5, 3.0, 251)  # the grid T is chosen from
+MIN_DRAWINGS = 50  # fewer say little about how sure a model should be: one drawing read right pulls T to the grid's end
 
 
 def expected_calibration_error(probabilities: torch.Tensor, labels: torch.Tensor, bins: int = 15) -> float:
@@ -48,8 +49,9 @@ def calibrate_model_file(path, drawn) -> float:
     from mnist_draw.trainer.loop import outputs
 
     files = sorted(Path(drawn).glob("[0-9]/*.png"))
-    if not files:
-        raise ValueError(f"no drawings in {drawn} (expected {drawn}/<digit>/*.png)")
+    if len(files) < MIN_DRAWINGS:
+        raise ValueError(f"{len(files)} drawings in {drawn} (expected {drawn}/<digit>/*.png): too few to fit a "
+                         f"temperature on; give at least {MIN_DRAWINGS}")
     labels = torch.tensor([int(f.parent.name) for f in files])
     images = torch.stack([torch.from_numpy(to_mnist(load_image(f))) for f in files])
     loaded = load_model(path)
@@ -62,17 +64,23 @@ def calibrate_model_file(path, drawn) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m mnist_draw.trainer.calibrate MODEL --drawn DIR``: fit and store the model's temperature."""
-    import argparse
+    import sys
 
-    p = argparse.ArgumentParser(prog="python -m mnist_draw.trainer.calibrate", description=main.__doc__)
+    from mnist_draw.errors import OneLineParser
+
+    p = OneLineParser(prog="python -m mnist_draw.trainer.calibrate", name="calibrate", description=main.__doc__)
     p.add_argument("model")
     p.add_argument("--drawn", required=True, help="development drawn digits, DIR/<digit>/*.png")
     args = p.parse_args(argv)
     try:
         t = calibrate_model_file(args.model, args.drawn)
-    except (ValueError, OSError) as exc:
-        print(f"calibrate: error: {exc}", flush=True)
+    except ValueError as exc:
+        print(f"calibrate: error: {exc}", file=sys.stderr, flush=True)
         return 2
+    except OSError as exc:
+        print(f"calibrate: error: could not write the temperature into {args.model} ({exc.strerror or exc}); "
+              f"the file is as it was", file=sys.stderr, flush=True)
+        return 1
     print(f"temperature {t:g} written into {args.model}")
     return 0
 

@@ -59,6 +59,7 @@ class Recipe:
     note: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
+        _check_kinds(self)
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
         problems = []
         for name, allowed in (
@@ -139,6 +140,29 @@ class Recipe:
         return f"{net} {act}, {self.loss}, {opt}, batch {self.batch_size}, {epochs}"
 
 
+WHOLE_NUMBERS = ("batch_size", "epochs", "max_steps", "outlier_bank")
+NUMBERS = ("lr", "momentum", "weight_decay", "dropout", "label_smoothing", "outliers", "outlier_weight", "typefaces")
+
+
+def _check_kinds(recipe: Recipe) -> None:
+    """Refuse a field of the wrong kind (text where a number goes, 1.5 epochs) with a reason, before the
+    range checks compare it with anything: a recipe edited by hand or by ``--set`` is told what is wrong."""
+    def whole(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    problems = [f"{name} must be a whole number (got {getattr(recipe, name)!r})" for name in WHOLE_NUMBERS
+                if not whole(getattr(recipe, name)) and not (name == "max_steps" and recipe.max_steps is None)]
+    problems += [f"{name} must be a number (got {getattr(recipe, name)!r})" for name in NUMBERS
+                 if not isinstance(getattr(recipe, name), (int, float)) or isinstance(getattr(recipe, name), bool)]
+    problems += [f"{name} must be text (got {getattr(recipe, name)!r})"
+                 for name in ("name", "activation", "loss", "optimizer", "scaling", "sampling", "schedule", "augment")
+                 if not isinstance(getattr(recipe, name), str)]
+    if not isinstance(recipe.hidden, (tuple, list)) or not all(whole(h) for h in recipe.hidden):
+        problems.append(f"hidden must be a list of whole numbers (got {recipe.hidden!r})")
+    if problems:
+        raise ValueError("; ".join(problems))
+
+
 PRESETS: dict[str, Recipe] = {
     # A linear model: the tutorials' point that one layer is not enough (about 92%).
     "linear": Recipe(name="linear", hidden=(), activation="none", loss="ce", optimizer="sgd", lr=0.5,
@@ -188,7 +212,10 @@ def edited(base: Recipe, **changes: Any) -> Recipe:
 def parse_hidden(text: str | Sequence[int]) -> tuple[int, ...]:
     """'256,64' -> (256, 64); '' or 'none' -> () (a linear model)."""
     if not isinstance(text, str):
-        return tuple(int(v) for v in text)
+        sizes = tuple(text)
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in sizes):
+            raise ValueError(f"hidden layers must be whole numbers of units (got {list(sizes)})")
+        return sizes
     text = text.strip()
     if text.lower() in ("", "none", "-", "0"):
         return ()
