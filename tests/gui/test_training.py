@@ -6,7 +6,7 @@ import os
 import time
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QToolBar
 
 from mnist_draw.gui.selftest.mouse import draw_one
 from mnist_draw.model.recipe import preset
@@ -96,7 +96,9 @@ def test_pause_holds_the_run_and_stop_while_paused_trains_no_further_batch(windo
         qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
     step = panel.progress.value()
     assert panel.pause_button.text() == "Resume" and "Paused" in panel.status.text()
-    qtbot.waitUntil(lambda: panel.progress.value() == step)
+    with qtbot.assertNotEmitted(panel.progress.valueChanged, wait=500):  # held: no batch in half a second
+        pass
+    assert panel.progress.value() == step
     with qtbot.waitSignal(window.trainer.ended, timeout=10_000):
         qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.plot.shown_losses() == step)
@@ -183,7 +185,8 @@ def test_a_bad_field_is_refused_with_a_message(window, qtbot):
     assert "hidden layers" in panel.status.text()
 
 
-def test_missing_data_says_where_it_looked_and_a_folder_can_be_chosen(make_window, trained_model, tmp_path, qtbot):
+def test_missing_data_says_where_it_looked_and_a_folder_can_be_chosen(make_window, trained_model, tmp_path, qtbot,
+                                                                        monkeypatch):
     empty = tmp_path / "nothing-here"
     empty.mkdir()
     window = make_window(model=trained_model, data=str(empty))
@@ -198,29 +201,52 @@ def test_missing_data_says_where_it_looked_and_a_folder_can_be_chosen(make_windo
         pass
     assert not panel.data_box.isHidden() and str(empty) in panel.data_message.text()
 
-    window.trainer.set_data_dir(os.environ["MNIST_DRAW_DATA"])
+    chosen = []  # Choose folder…: the folder dialog answers with where MNIST is
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        lambda *a, **k: chosen.append(a[2]) or os.environ["MNIST_DRAW_DATA"])
+    qtbot.mouseClick(panel.folder_button, Qt.MouseButton.LeftButton)
+    assert chosen == [str(empty)]  # it opened where the app had looked
     assert panel.data_box.isHidden()
 
 
-def test_save_and_load_models(window, qtbot, tmp_path):
+def test_save_and_load_models(window, qtbot, tmp_path, monkeypatch):
+    """Save model… (Ctrl+S) and Load model… (the toolbar's button), through their file dialogs."""
     from mnist_draw.model.files import load_model
 
     first = window.state.live
     path = tmp_path / "mine.safetensors"
-    assert window.models.save_model_file(str(path))
+    answer = {"save": str(path), "open": ""}
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (answer["save"], ""))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (answer["open"], ""))
+    qtbot.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert window.statusBar().currentMessage() == f"Saved {first.title} to {path}"
     saved = load_model(path)
     assert saved.test_accuracy == first.accuracy and saved.recipe == first.recipe
 
+    photo = tmp_path / "photo.png"  # a file that is not a model is never replaced by one
+    photo.write_bytes(b"my holiday")
+    answer["save"] = str(photo)
+    qtbot.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert window.statusBar().currentMessage() == (f"Could not save {photo}: a file that is not a model is there: "
+                                                   f"it was left as it is")
+    assert photo.read_bytes() == b"my holiday"
+
+    load_button = window.findChild(QToolBar, "drawing").widgetForAction(window.actions.load)
     junk = tmp_path / "junk.safetensors"
     junk.write_bytes(b"\x00" * 100)
+    answer["open"] = str(junk)
     with qtbot.waitSignal(window.model_problem) as problem:
-        window.models.load_model_file(str(junk))
+        qtbot.mouseClick(load_button, Qt.MouseButton.LeftButton)
     message = window.statusBar().currentMessage()
     assert problem.args[0] in message and "junk.safetensors" in message and "\n" not in message
     assert window.state.live is first
 
+    answer["open"] = ""  # the dialog cancelled: nothing changes
+    with qtbot.assertNotEmitted(window.model_changed, wait=200):
+        qtbot.mouseClick(load_button, Qt.MouseButton.LeftButton)
+    answer["open"] = str(path)
     with qtbot.waitSignal(window.model_changed):
-        window.models.load_model_file(str(path))
+        qtbot.mouseClick(load_button, Qt.MouseButton.LeftButton)
     assert window.state.live.path == str(path)
     assert window.prediction.model_label.text() == f"Model: {first.title}"
     assert window.settings.model_path() == path
