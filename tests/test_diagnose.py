@@ -25,7 +25,7 @@ def test_the_matrix_counts_every_test_digit_and_agrees_with_evaluate(mnist, smal
     assert d.confusion.sum(axis=1).tolist() == torch.bincount(mnist.test_y, minlength=10).tolist()
     assert np.trace(d.confusion) / 10_000 == evaluate(model, mnist.test_x, mnist.test_y) == d.accuracy
     assert len(d.wrong) == d.confusion.sum() - np.trace(d.confusion) > 0
-    assert seconds < 1.0, f"{seconds:.2f} s for 10,000 digits"
+    assert seconds < 1.0, f"{seconds:.2f} s for 10,000 digits"  # measured 0.05-0.23 s (the first call the slowest)
 
 
 def test_each_mistake_is_a_misread_test_digit_with_the_models_own_guess_and_calibrated_confidence(mnist, small_model):
