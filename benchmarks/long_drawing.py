@@ -30,7 +30,8 @@ def main() -> None:
 
     p = OneLineParser(description=__doc__.split("\n")[0])
     p.add_argument("--strokes", type=positive_int, default=200)
-    p.add_argument("--side", type=positive_int, default=525, help="the canvas's side in pixels (default: the default window's)")
+    p.add_argument("--side", type=positive_int, default=525,
+                   help="the canvas's side in pixels (default: the default window's)")
     p.add_argument("--repeats", type=positive_int, default=5)
     args = p.parse_args()
 

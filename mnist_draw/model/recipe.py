@@ -92,7 +92,8 @@ class Recipe:
         if not (0 <= self.label_smoothing < 1):
             problems.append(f"label smoothing must be in [0, 1) (got {self.label_smoothing})")
         if not (0 <= self.outliers <= MAX_OUTLIERS):
-            problems.append(f"outliers must be a share of the batch's digits between 0 and {MAX_OUTLIERS} (got {self.outliers})")
+            problems.append(f"outliers must be a share of the batch's digits between 0 and {MAX_OUTLIERS} "
+                            f"(got {self.outliers})")
         if not (0 <= self.outlier_weight <= 100) or not (1 <= self.outlier_bank <= 1_000_000):
             problems.append(f"outlier weight must be in [0, 100] and the bank 1 to 1000000 drawings "
                             f"(got {self.outlier_weight}, {self.outlier_bank})")

@@ -189,7 +189,8 @@ def test_a_bad_image_file_says_why_and_keeps_the_canvas(window, tmp_path, qtbot,
     bad = tmp_path / "broken.png"
     bad.write_bytes(b"not a picture")
     _answer_open_dialogs_with(monkeypatch, bad)
-    qtbot.mouseClick(window.findChild(QToolBar, "drawing").widgetForAction(window.actions.open), Qt.MouseButton.LeftButton)
+    open_button = window.findChild(QToolBar, "drawing").widgetForAction(window.actions.open)
+    qtbot.mouseClick(open_button, Qt.MouseButton.LeftButton)
     assert "not an image" in window.statusBar().currentMessage()
     assert window.canvas.ink_pixels() == ink
     _answer_open_dialogs_with(monkeypatch, "")  # cancelled: the drawing stays

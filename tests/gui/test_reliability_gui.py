@@ -56,8 +56,9 @@ def test_thousands_of_strokes_undos_and_clears_neither_leak_nor_stall(window, qt
     guess = current_guess(window)  # the classifier still keeps up with the canvas
     grown = _rss_mb() - before
 
-    assert elapsed < 30, f"{STROKES} strokes took {elapsed:.0f} s"  # measured 3.4 s offscreen, 4.9 s under Xvfb (redrawing every stroke
-    # already drawn, as the canvas once did, takes minutes)
+    # measured 3.4 s offscreen, 4.9 s under Xvfb (redrawing every stroke already drawn, as the canvas once did,
+    # takes minutes)
+    assert elapsed < 30, f"{STROKES} strokes took {elapsed:.0f} s"
     assert grown < 50, f"memory grew by {grown:.0f} MB over {STROKES} strokes"  # measured 6 MB
     assert guess.model is window.state.live
     assert window.canvas.ink_pixels() > 0 and window.actions.undo.isEnabled()
