@@ -178,7 +178,7 @@ class MainWindow(QMainWindow):
         try:
             write_png(picture, target, READ_SIDE)
         except OSError as exc:
-            self.say(f"cannot save the drawing to {target}: {one_line(exc)}")
+            self.say(f"cannot save the drawing to {target}: {exc.strerror or one_line(exc)}")
             return False
         self.say(f"Saved the drawing to {target}")
         return True

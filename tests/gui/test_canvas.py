@@ -211,8 +211,13 @@ def test_saving_the_drawing_says_why_it_cannot_and_never_leaves_half_a_file(wind
     blocker = tmp_path / "a file"
     blocker.write_text("not a folder")
     assert not window.save_drawing(str(blocker / "drawing.png"))  # its folder is a file
-    assert status().startswith(f"cannot save the drawing to {blocker / 'drawing.png'}: ")
-    assert "\n" not in status()
+    assert status() == f"cannot save the drawing to {blocker / 'drawing.png'}: a file stands where its folder should be"
+    read_only = tmp_path / "read-only.png"
+    read_only.write_bytes(b"a drawing to keep")
+    read_only.chmod(0o444)
+    assert not window.save_drawing(str(read_only))
+    assert status() == f"cannot save the drawing to {read_only}: the file is read-only: it was left as it is"
+    assert read_only.read_bytes() == b"a drawing to keep"
     assert window.save_drawing(str(kept))
     with Image.open(kept) as image:  # replaced whole: the new drawing, black ink on white paper
         pixels = np.asarray(image)
