@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from PIL import Image
 from PySide6.QtCore import QEvent, QMimeData, QPoint, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
+from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QImage, QPainter
 from PySide6.QtWidgets import QApplication, QFileDialog, QToolBar
 
 from mnist_draw.gui.views.canvas import CHECKPOINT_EVERY, DEFAULT_PEN_WIDTH
@@ -238,6 +240,38 @@ def test_a_dropped_image_file_is_classified(window, mnist, tmp_path, current_gue
     QApplication.sendEvent(window.canvas, drop)
     assert drop.isAccepted()
     assert current_guess(window).label == label
+
+
+def _drop_image(canvas, image: QImage) -> None:
+    mime = QMimeData()
+    mime.setImageData(image)
+    where, buttons, keys = canvas_point(canvas, 0.5, 0.5), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(where.toPoint(), Qt.DropAction.CopyAction, mime, buttons, keys)
+    QApplication.sendEvent(canvas, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(canvas, QDropEvent(where, Qt.DropAction.CopyAction, mime, buttons, keys))
+
+
+def test_a_huge_dropped_picture_is_refused_or_shrunk_without_stalling_the_window(window, current_guess):
+    """Picture data (pasted or dropped) gets the limits an opened file gets: it froze the window for 21 s."""
+    huge = QImage(8000, 8000, QImage.Format.Format_Grayscale8)  # 64 megapixels
+    huge.fill(255)
+    draw_one(window.canvas)
+    current_guess(window)  # the model is live and has read the drawing: nothing else will talk meanwhile
+    ink = window.canvas.ink_pixels()
+    _drop_image(window.canvas, huge)
+    assert window.statusBar().currentMessage() == "the picture is too large (8000x8000 pixels; the limit is 40 megapixels)"
+    assert window.canvas.ink_pixels() == ink  # the drawing stays
+
+    big = QImage(6000, 4000, QImage.Format.Format_RGB32)  # a photo of a 1: a dark bar on white paper
+    big.fill(QColor("white"))
+    painter = QPainter(big)
+    painter.fillRect(2700, 800, 600, 2400, QColor("black"))
+    painter.end()
+    started = time.perf_counter()
+    _drop_image(window.canvas, big)
+    assert time.perf_counter() - started < 2.0  # measured 0.1 s (it was about 20 s before the shrink)
+    assert window.canvas.ink_pixels() > 0 and current_guess(window).pixels is not None
 
 
 def test_a_pasted_image_is_classified(window, mnist, qtbot, current_guess):

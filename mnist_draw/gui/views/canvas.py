@@ -187,11 +187,20 @@ class Canvas(QWidget):
         self._commit(Drawing(background=ink_on_paper(load_image(path))))
 
     def put_image(self, image: QImage) -> None:
-        """Put a picture on the canvas; raises ImageError with a one-line reason."""
-        from mnist_draw.preprocess import ImageError
+        """Put a picture on the canvas; raises ImageError with a one-line reason. A pasted or dropped picture
+        gets the limits an opened file gets (:func:`mnist_draw.preprocess.load_image`): too many pixels are
+        refused, and a large one is shrunk first, so that the window never stalls on it."""
+        from mnist_draw.preprocess import MAX_PIXELS, WORK_SIDE, ImageError
 
         if image.isNull():
             raise ImageError("the picture is empty")
+        w, h = image.width(), image.height()
+        if w * h > MAX_PIXELS:
+            raise ImageError(f"the picture is too large ({w}x{h} pixels; the limit is {MAX_PIXELS // 1_000_000} "
+                             f"megapixels)")
+        if max(w, h) > WORK_SIDE:
+            image = image.scaled(WORK_SIDE, WORK_SIDE, Qt.AspectRatioMode.KeepAspectRatio,
+                                 Qt.TransformationMode.SmoothTransformation)
         self.put_pixels(qimage_to_array(image))
 
     def put_pixels(self, picture: np.ndarray) -> None:
