@@ -41,7 +41,7 @@ class TrainerControl(QObject):
         self.panel.stop.connect(self.stop)
         self.panel.download.connect(lambda: self.start(download=True))
         self.panel.folder_chosen.connect(self.set_data_dir)
-        self.worker.paused.connect(lambda: self.panel.show_status("Paused: Resume goes on, Stop ends the run"))
+        self.worker.paused.connect(self._paused)
         self.worker.yielded.connect(self._record)
 
     def setup(self, saved_fields: dict) -> None:
@@ -109,6 +109,12 @@ class TrainerControl(QObject):
             self.worker.control.pause()
             self.panel.show_status("Pausing…")
             self.panel.show_run(self.state.run)
+
+    def _paused(self) -> None:
+        """The worker has stopped between batches. Said only if the run is still meant to be paused: Resume or
+        Stop may have been pressed while this news was on its way from the worker's thread."""
+        if self.state.run is not None and self.state.run.paused:
+            self.panel.show_status("Paused: Resume goes on, Stop ends the run")
 
     def resume(self) -> None:
         if self.state.run is not None:

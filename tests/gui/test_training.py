@@ -117,6 +117,21 @@ def test_resume_continues_the_run(window, qtbot):
     assert not finished.args[0].cancelled and finished.args[0].epochs == 1
 
 
+def test_pause_then_resume_at_once_does_not_leave_the_run_saying_paused(window, qtbot):
+    """The worker's "paused" news travels to the GUI thread in a queue; when Resume was pressed before it
+    arrived, it must not be shown over the running run."""
+    panel = window.trainer.panel
+    _set_up(panel, digits=30000, epochs=1)
+    _start(qtbot, panel)
+    qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=RUN_MS)
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    time.sleep(0.3)  # the window busy for a moment (not a wait for a result): the worker pauses meanwhile
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)  # Resume, before the news is read
+    step = panel.progress.value()
+    qtbot.waitUntil(lambda: panel.progress.value() > step, timeout=RUN_MS)  # it runs; the queued news arrived
+    assert panel.pause_button.text() == "Pause" and panel.status.text() == "Training…"
+
+
 def test_closing_the_window_during_training_stops_it_cleanly(window, qtbot):
     panel = window.trainer.panel
     _set_up(panel, preset="default", digits=60000, epochs=40)
