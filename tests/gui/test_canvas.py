@@ -78,6 +78,25 @@ def test_undo_redo_and_clear_by_keyboard(window, qtbot):
     assert canvas.empty and not window.actions.clear.isEnabled()
 
 
+def test_undo_or_clear_in_the_middle_of_a_stroke_ends_that_stroke(window, qtbot):
+    """Ctrl+Z with the button still held takes back that stroke (not the one before), Esc clears: the rest of
+    the drag draws nothing, and the release does not bring the stroke back (it came back whole, over the
+    undone or cleared canvas)."""
+    canvas = window.canvas
+    draw_one(canvas)
+    one = canvas.ink_pixels()
+    for key, left in ((Qt.Key.Key_Z, one), (Qt.Key.Key_Escape, 0)):
+        send_mouse(canvas, QEvent.Type.MouseButtonPress, canvas_point(canvas, 0.2, 0.5))
+        move_with_button(canvas, canvas_point(canvas, 0.5, 0.5))
+        assert canvas.ink_pixels() > one
+        qtbot.keyClick(window, key, Qt.KeyboardModifier.ControlModifier if key == Qt.Key.Key_Z else
+                       Qt.KeyboardModifier.NoModifier)
+        move_with_button(canvas, canvas_point(canvas, 0.8, 0.5))
+        send_mouse(canvas, QEvent.Type.MouseButtonRelease, canvas_point(canvas, 0.8, 0.5),
+                   buttons=Qt.MouseButton.NoButton)
+        assert canvas.ink_pixels() == left
+
+
 def test_the_eraser_removes_ink(window):
     canvas = window.canvas
     draw_unit_stroke(canvas, [(0.2, 0.5), (0.8, 0.5)])
@@ -260,7 +279,8 @@ def test_a_huge_dropped_picture_is_refused_or_shrunk_without_stalling_the_window
     current_guess(window)  # the model is live and has read the drawing: nothing else will talk meanwhile
     ink = window.canvas.ink_pixels()
     _drop_image(window.canvas, huge)
-    assert window.statusBar().currentMessage() == "the picture is too large (8000x8000 pixels; the limit is 40 megapixels)"
+    message = window.statusBar().currentMessage()
+    assert message == "the picture is too large (8000x8000 pixels; the limit is 40 megapixels)"
     assert window.canvas.ink_pixels() == ink  # the drawing stays
 
     big = QImage(6000, 4000, QImage.Format.Format_RGB32)  # a photo of a 1: a dark bar on white paper

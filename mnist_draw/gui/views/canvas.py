@@ -144,6 +144,9 @@ class Canvas(QWidget):
     # ------------------------------------------------------------------------------------ editing
 
     def undo(self) -> None:
+        if self._path is not None:  # during a stroke: undo takes back that stroke, not the one before it
+            self._show(self._drawing)
+            return
         if self._undo:
             self._redo.append(self._drawing)
             self._show(self._undo.pop())
@@ -233,6 +236,7 @@ class Canvas(QWidget):
         self._show(drawing)
 
     def _show(self, drawing: Drawing) -> None:
+        self._path = None  # undo, redo, clear or a picture during a stroke end it: the rest of the drag draws nothing
         self._drawing = drawing
         self._render()
         self.history_changed.emit()
