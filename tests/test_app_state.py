@@ -169,6 +169,17 @@ def test_missing_mnist_fails_the_run_in_the_windows_words(tmp_path):
     assert isinstance(failed, Failed) and failed.data_missing
 
 
+def test_a_run_that_runs_out_of_memory_says_so_in_the_users_words():
+    from mnist_draw.gui.tasks.training import failure_reason
+
+    cpu = RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate memory: "
+                       "you tried to allocate 40000000000 bytes. Error code 12 (Cannot allocate memory)")
+    for exc in (cpu, MemoryError(), RuntimeError("CUDA out of memory. Tried to allocate 38.00 GiB")):
+        assert failure_reason(exc).startswith("not enough memory for this network: try fewer or smaller hidden")
+    assert failure_reason(ValueError("hidden layer sizes must be between 1 and 100000\nmore")) == \
+        "hidden layer sizes must be between 1 and 100000"
+
+
 def test_time_spent_paused_is_not_counted(mnist):
     job = job_from_form(form(epochs=1, train_limit=3000), data=str(mnist.root))
     paused = []

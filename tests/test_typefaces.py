@@ -118,7 +118,7 @@ def test_without_the_bank_the_windows_run_fails_with_the_reason(no_bank, mnist):
     records = [r for r in run_training(job, TaskControl()) if r is not None]
     failed = [r for r in records if isinstance(r, Failed)]
     assert len(failed) == 1 and not failed[0].data_missing  # not offered an MNIST download that would not help
-    assert failed[0].message.startswith("training failed: cannot read the printed digits at "), failed[0].message
+    assert failed[0].message.startswith("cannot read the printed digits at "), failed[0].message
 
 
 def test_the_script_makes_the_committed_bank_again(tmp_path):

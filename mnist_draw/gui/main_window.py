@@ -28,7 +28,7 @@ from mnist_draw.gui.models_control import ModelsControl
 from mnist_draw.gui.samples_control import SamplesControl
 from mnist_draw.gui.settings import Settings
 from mnist_draw.gui.state.app_state import AppState
-from mnist_draw.gui.state.live import Guess, LiveModel, ModelProblem, Ready
+from mnist_draw.gui.state.live import Guess, LiveModel, ModelProblem, NoModel, Ready
 from mnist_draw.gui.state.mistakes import Mistakes, MistakesFailed
 from mnist_draw.gui.tasks.mistakes import find_mistakes
 from mnist_draw.gui.tasks.reading import LiveReader
@@ -143,6 +143,7 @@ class MainWindow(QMainWindow):
         self.trainer.data_found.connect(self.mnist_found)
         self.trainer.run_changed.connect(self.update_actions)
         on_record = {Ready: self._ready, LiveModel: self._model_went_live, ModelProblem: self._model_problem,
+                     NoModel: self._model_gone,
                      Guess: self._show_guess, Mistakes: self._show_mistakes, MistakesFailed: self._show_mistakes}
         for worker in (self.reader, self.finder):
             worker.yielded.connect(lambda record: on_record[type(record)](record))
@@ -228,9 +229,9 @@ class MainWindow(QMainWindow):
         self.trainer.setup(self.settings.recipe_fields())
         self.ready.emit()
 
-    def use_model(self, model: LiveModel | str) -> None:
-        """Make ``model`` (or the model file at this path) live: it goes to the reader's thread;
-        ``model_changed`` says when it is live, ``model_problem`` when a file cannot be used."""
+    def use_model(self, model: LiveModel | str | None) -> None:
+        """Make ``model`` (or the model file at this path; None: no model) live: it goes to the reader's
+        thread; ``model_changed`` says when it is live, ``model_problem`` when a file cannot be used."""
         self.reader.post("model", model)
 
     def _model_went_live(self, model: LiveModel) -> None:
@@ -243,6 +244,14 @@ class MainWindow(QMainWindow):
         self.models.refresh_menu()
         self.update_actions()
         self.model_changed.emit(model)
+
+    def _model_gone(self, _: NoModel) -> None:
+        self.state.model_gone()
+        self.prediction.set_model(None)
+        self.inside.set_model(None)
+        self.models.refresh_menu()
+        self.update_actions()
+        self.model_changed.emit(None)
 
     def _model_problem(self, problem: ModelProblem) -> None:
         live = f"; {self.state.live.title} stays live" if self.state.live else ""

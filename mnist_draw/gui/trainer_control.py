@@ -161,7 +161,7 @@ class TrainerControl(QObject):
             self.panel.show_data_missing(missing_mnist(self.state.data_dir) or failed.message)
             self.message.emit("MNIST is needed to train: see the trainer panel")
         else:
-            self.panel.show_failed(failed.message)
+            self.panel.show_failed(f"Training failed: {failed.message}")
             self.message.emit(decision.message)
         self._end(decision.model)
         self.ended.emit(failed)
@@ -176,7 +176,9 @@ class TrainerControl(QObject):
         self.ended.emit(outcome)
 
     def _end(self, model) -> None:
-        if model is not None and model is not self.state.live:
+        """The run is over and ``model`` is to be live: the one from before, the run's, or None when there
+        was none before and the run ended without a scored one (its learning weights are taken away)."""
+        if model is not self.state.live:
             self.hand_over.emit(model)
         self.panel.show_run(None)
         self.run_changed.emit()

@@ -162,7 +162,9 @@ def test_a_fine_tune_whose_samples_cannot_be_read_says_why(window, qtbot, monkey
         qtbot.mouseClick(window.trainer.panel.finetune_button, LEFT)
     assert isinstance(ended.args[0], Failed)
     text = window.trainer.panel.status.text()
-    assert text == f"training failed: Permission denied ({tmp_path / 'samples'})", text
+    assert text == f"Training failed: Permission denied ({tmp_path / 'samples'})", text
+    said = window.statusBar().currentMessage()  # the status bar says it once too (it said "training failed" twice)
+    assert said.startswith(text) and said.lower().count("training failed") == 1, said
 
 
 def test_the_matrix_uses_the_room_it_has_and_its_counts_can_be_read(window, qtbot):

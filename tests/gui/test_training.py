@@ -117,6 +117,27 @@ def test_resume_continues_the_run(window, qtbot):
     assert not finished.args[0].cancelled and finished.args[0].epochs == 1
 
 
+def test_a_first_run_stopped_before_its_first_epoch_leaves_no_half_trained_model(make_window, no_shipped_model, qtbot,
+                                                                                  current_guess):
+    """With no model before, the weights shown while learning go when the run ends without a scored epoch:
+    "No model yet" again, nothing to save (they stayed live and saveable)."""
+    from mnist_draw.gui.views.prediction import NO_MODEL
+
+    window = make_window(model=None)
+    panel = window.trainer.panel
+    _set_up(panel, preset="default", digits=60000, epochs=40)
+    _start(qtbot, panel)
+    qtbot.waitUntil(lambda: window.state.live is not None, timeout=RUN_MS)  # its learning weights are read live
+    draw_one(window.canvas)
+    assert current_guess(window).model is window.state.live and window.actions.save.isEnabled()
+    with qtbot.waitSignal(window.model_changed, timeout=RUN_MS):
+        qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    assert window.state.live is None and not window.actions.save.isEnabled()
+    assert window.prediction.model_label.text() == NO_MODEL and window.inside.tile_count == 0
+    assert window.statusBar().currentMessage() == "Stopped before the first epoch ended"
+    qtbot.waitUntil(lambda: window.prediction.verdict.text() == NO_MODEL)  # the drawing is not read any more
+
+
 def test_pause_then_resume_at_once_does_not_leave_the_run_saying_paused(window, qtbot):
     """The worker's "paused" news travels to the GUI thread in a queue; when Resume was pressed before it
     arrived, it must not be shown over the running run."""

@@ -63,6 +63,10 @@ class AppState:
         details = f", {trained} epochs on {model.metadata.get('trained_on', '?')}" if trained else ""
         return f"Model {model.title} from {model.path}: {model.recipe.describe()}{details}"
 
+    def model_gone(self) -> None:
+        """No model is live any more (see :class:`~mnist_draw.gui.state.live.NoModel`)."""
+        self.live = None
+
     def save_live(self, path: str) -> tuple[bool, str]:
         """Save the live model to ``path`` atomically; returns whether it was saved and what to say
         (raises nothing)."""

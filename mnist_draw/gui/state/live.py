@@ -77,6 +77,12 @@ class Ready:
 
 
 @dataclass(frozen=True)
+class NoModel:
+    """The live model was taken away: a run that had no model before it ended without a scored one, so
+    the weights it handed over while learning (maybe broken, never scored) are not left to be read or saved."""
+
+
+@dataclass(frozen=True)
 class ModelProblem:
     """A model file that could not be used; the model that was live stays live."""
 

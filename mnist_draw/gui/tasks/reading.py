@@ -19,13 +19,14 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from mnist_draw.gui.state.live import Guess, LiveModel, ModelProblem, Ready, live_model_from_file
+from mnist_draw.gui.state.live import Guess, LiveModel, ModelProblem, NoModel, Ready, live_model_from_file
 
 
 class LiveReader:
     """The classifier's task. Requests: ``warm up``; ``model`` (a LiveModel or a file's path);
     ``image`` (``(serial, picture)``, picture None for an empty canvas). Yields Ready, the LiveModel
-    that went live or a ModelProblem, and a Guess whenever there is something new to read."""
+    that went live or a ModelProblem (NoModel for a ``model`` of None: none is live any more), and a Guess
+    whenever there is something new to read."""
 
     def __init__(self, prepare: Callable[[Any], np.ndarray] = np.asarray):
         self.prepare = prepare  # picture -> a grey or RGBA array small enough to preprocess quickly
@@ -47,12 +48,16 @@ class LiveReader:
         if "image" in jobs:
             self._serial, picture = jobs["image"]
             self._seen = self._preprocess(picture)
-        if "image" in jobs or ("model" in jobs and self._net is not None):
+        if "image" in jobs or ("model" in jobs and (self._net is not None or jobs["model"] is None)):
             yield self._guess()
 
-    def _use(self, model: LiveModel | str) -> LiveModel | ModelProblem:
+    def _use(self, model: LiveModel | str | None) -> LiveModel | ModelProblem | NoModel:
         from mnist_draw.model.files import ModelFileError
         from mnist_draw.model.network import OnePicture, model_from_state
+
+        if model is None:
+            self._net = self._live = None
+            return NoModel()
 
         try:
             live = live_model_from_file(model) if isinstance(model, str) else model

@@ -45,10 +45,20 @@ def run_training(job: TrainingJob, control: TaskControl) -> Iterator[object]:
     except TrainingDiverged as exc:
         yield Failed(one_line(exc))
     except OSError as exc:  # e.g. personal samples that cannot be read
-        yield Failed(f"training failed: {exc.strerror or one_line(exc)}"
-                     + (f" ({exc.filename})" if getattr(exc, "filename", None) else ""))
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        yield Failed(f"{exc.strerror or one_line(exc)}{where}")
     except (ValueError, RuntimeError, MemoryError) as exc:  # bad settings, out of (GPU) memory
-        yield Failed(f"training failed: {one_line(exc)}")
+        yield Failed(failure_reason(exc))
+
+
+def failure_reason(exc: BaseException) -> str:
+    """Why a run failed, in the user's words: running out of memory is said as such (PyTorch's allocator
+    says it in C++ terms, with a byte count), anything else by its own first line."""
+    text = one_line(exc)
+    if isinstance(exc, MemoryError) or "can't allocate memory" in text or "out of memory" in text.lower():
+        return ("not enough memory for this network: try fewer or smaller hidden layers, a smaller batch, or the "
+                "CPU instead of the GPU")
+    return text
 
 
 def _train(job: TrainingJob, control: TaskControl) -> Iterator[object]:

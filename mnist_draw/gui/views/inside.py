@@ -143,9 +143,17 @@ class InsideView(QWidget):
     def tile_count(self) -> int:
         return self.weights.tiles.rowCount()
 
-    def set_model(self, model: LiveModel) -> None:
-        """Show this model's first layer. While hidden (another tab in front), wait until shown."""
+    def set_model(self, model: LiveModel | None) -> None:
+        """Show this model's first layer (None: no model). While hidden (another tab in front), wait until shown."""
         self.model = model
+        if model is None:
+            self._tiled, self._guess, self.top = None, None, []
+            self._images = np.zeros((0, 28, 28, 3), np.uint8)
+            self.weights.tiles.set_tiles(self._images, [])
+            self.most_active.tiles.set_tiles(self._images, [])
+            self.activations.set_sizes(())
+            self.about.setText("No model yet")
+            return
         if model.recipe.hidden != self.activations.sizes:
             self.activations.set_sizes(model.recipe.hidden)
         if self.isVisible():
