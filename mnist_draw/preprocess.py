@@ -213,6 +213,11 @@ def _ink_on(grey: np.ndarray, paper: float) -> np.ndarray:
     return np.clip(ink, 0.0, 1.0).astype(np.float32)
 
 
+def has_ink(image: np.ndarray) -> bool:
+    """Whether the picture holds any ink that :func:`preprocess` would read (False: blank, all paper)."""
+    return bool(_inked_part(image).any())
+
+
 def _inked_part(image: np.ndarray) -> np.ndarray:
     """The ink map of the part of the picture that may hold ink (the whole picture, or less).
 

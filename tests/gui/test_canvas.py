@@ -106,6 +106,24 @@ def test_the_eraser_removes_ink(window):
     assert 0 < canvas.ink_pixels() < inked * 0.9
 
 
+def test_erasing_an_empty_canvas_or_pasting_a_blank_picture_leaves_it_empty(window, qtbot):
+    """Nothing to erase, or a picture without ink: no drawing, no undo step, "Draw a digit" as before."""
+    canvas = window.canvas
+    window.actions.eraser.setChecked(True)
+    draw_unit_stroke(canvas, [(0.2, 0.5), (0.8, 0.5)])
+    assert canvas.empty and not window.actions.undo.isEnabled() and not window.actions.clear.isEnabled()
+    qtbot.waitUntil(lambda: window.prediction.verdict.text() == "Draw a digit")
+    window.actions.eraser.setChecked(False)
+    draw_one(canvas)
+    ink = canvas.ink_pixels()
+    for picture in (QImage(300, 300, QImage.Format.Format_RGB32), QImage(1, 1, QImage.Format.Format_ARGB32)):
+        picture.fill(QColor("white") if picture.width() > 1 else QColor(0, 0, 0, 0))
+        _drop_image(canvas, picture)
+        message = window.statusBar().currentMessage()
+        assert message == "the picture has no ink (blank, or fully transparent): the drawing is kept", message
+        assert canvas.ink_pixels() == ink
+
+
 def test_resizing_keeps_the_drawing_and_scales_it(window, qtbot):
     canvas = window.canvas
     draw_one(canvas)

@@ -187,7 +187,7 @@ class Canvas(QWidget):
         """Put a picture file on the canvas; raises ImageError with a one-line reason."""
         from mnist_draw.preprocess import load_image
 
-        self._commit(Drawing(background=ink_on_paper(load_image(path))))
+        self.put_pixels(load_image(path), f"{path}: ")
 
     def put_image(self, image: QImage) -> None:
         """Put a picture on the canvas; raises ImageError with a one-line reason. A pasted or dropped picture
@@ -206,9 +206,14 @@ class Canvas(QWidget):
                                  Qt.TransformationMode.SmoothTransformation)
         self.put_pixels(qimage_to_array(image))
 
-    def put_pixels(self, picture: np.ndarray) -> None:
+    def put_pixels(self, picture: np.ndarray, source: str = "") -> None:
         """Put a picture given as an array on the canvas (an MNIST digit, white on black, becomes black
-        ink on white paper); raises ImageError with a one-line reason."""
+        ink on white paper); raises ImageError with a one-line reason (``source`` before it), also for a
+        picture without ink, which would replace the drawing with nothing to read."""
+        from mnist_draw.preprocess import ImageError, has_ink
+
+        if not has_ink(picture):
+            raise ImageError(f"{source}the picture has no ink (blank, or fully transparent): the drawing is kept")
         self._commit(Drawing(background=ink_on_paper(picture)))
 
     def put_mime(self, mime: QMimeData) -> bool:
@@ -310,6 +315,9 @@ class Canvas(QWidget):
         self._add_segment(self._unit(event.position()))
         stroke = Stroke(self._path, self.pen_width, self.eraser)
         self._path = None
+        if self.eraser and self.empty:  # nothing to erase: no drawing, and no step to undo
+            self._render()
+            return self.changed.emit()
         self._commit(Drawing(self._drawing.strokes + (stroke,), self._drawing.background))
 
     def _add_segment(self, point: QPointF) -> None:
