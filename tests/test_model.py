@@ -75,6 +75,14 @@ def test_bad_recipes_are_refused_with_a_reason(bad, message):
         Recipe(**bad)
 
 
+def test_numpy_numbers_make_a_recipe_that_can_be_stored():
+    import numpy as np
+
+    recipe = Recipe(epochs=np.int64(3), lr=np.float32(0.5), hidden=(np.int64(5),))
+    assert json.loads(json.dumps(recipe.to_dict()))["epochs"] == 3 and type(recipe.lr) is float
+    assert parse_hidden([np.int64(4)]) == (4,) and type(parse_hidden([np.int64(4)])[0]) is int
+
+
 def test_parse_hidden():
     assert parse_hidden("256,64") == (256, 64)
     assert parse_hidden(" 512 , 256 ") == (512, 256)

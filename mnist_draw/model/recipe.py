@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -148,13 +149,16 @@ NUMBERS = ("lr", "momentum", "weight_decay", "dropout", "label_smoothing", "outl
 def _check_kinds(recipe: Recipe) -> None:
     """Refuse a field of the wrong kind (text where a number goes, 1.5 epochs) with a reason, before the
     range checks compare it with anything: a recipe edited by hand or by ``--set`` is told what is wrong."""
-    def whole(v: Any) -> bool:
-        return isinstance(v, int) and not isinstance(v, bool)
+    def whole(v: Any) -> bool:  # numpy's integers too; not True/False
+        return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+    def number(v: Any) -> bool:
+        return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
     problems = [f"{name} must be a whole number (got {getattr(recipe, name)!r})" for name in WHOLE_NUMBERS
                 if not whole(getattr(recipe, name)) and not (name == "max_steps" and recipe.max_steps is None)]
     problems += [f"{name} must be a number (got {getattr(recipe, name)!r})" for name in NUMBERS
-                 if not isinstance(getattr(recipe, name), (int, float)) or isinstance(getattr(recipe, name), bool)]
+                 if not number(getattr(recipe, name))]
     problems += [f"{name} must be text (got {getattr(recipe, name)!r})"
                  for name in ("name", "activation", "loss", "optimizer", "scaling", "sampling", "schedule", "augment")
                  if not isinstance(getattr(recipe, name), str)]
@@ -162,6 +166,10 @@ def _check_kinds(recipe: Recipe) -> None:
         problems.append(f"hidden must be a list of whole numbers (got {recipe.hidden!r})")
     if problems:
         raise ValueError("; ".join(problems))
+    for name in (*WHOLE_NUMBERS, *NUMBERS):  # numpy's numbers as Python's: a recipe is stored as JSON
+        value = getattr(recipe, name)
+        if value is not None and not isinstance(value, (int, float)):
+            object.__setattr__(recipe, name, int(value) if name in WHOLE_NUMBERS else float(value))
 
 
 PRESETS: dict[str, Recipe] = {
@@ -214,9 +222,9 @@ def parse_hidden(text: str | Sequence[int]) -> tuple[int, ...]:
     """'256,64' -> (256, 64); '' or 'none' -> () (a linear model)."""
     if not isinstance(text, str):
         sizes = tuple(text)
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in sizes):
+        if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in sizes):
             raise ValueError(f"hidden layers must be whole numbers of units (got {list(sizes)})")
-        return sizes
+        return tuple(int(v) for v in sizes)
     text = text.strip()
     if text.lower() in ("", "none", "-", "0"):
         return ()
