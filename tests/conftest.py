@@ -16,6 +16,8 @@ def pytest_configure(config):
     per-user cache, downloaded there on first need. Without it no test runs, and one line says why."""
     from mnist_draw.trainer.data import DataError
 
+    if config.option.help or config.option.collectonly:  # nothing will read MNIST
+        return
     try:
         session_mnist(os.environ, SHARED_MNIST)
     except DataError as exc:

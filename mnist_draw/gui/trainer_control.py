@@ -76,6 +76,8 @@ class TrainerControl(QObject):
 
     # ---------------------------------------------------------------------------- the user asks
 
+    _handed = None  # the last weights the running run handed to the reader
+
     def start(self, download: bool = False) -> None:
         self._launch(download=download)
 
@@ -139,6 +141,7 @@ class TrainerControl(QObject):
         if isinstance(record, Progress):
             self.panel.show_progress(record)
         elif isinstance(record, Handover):
+            self._handed = record.model  # what this run has sent to the reader (it may not be live yet)
             self.hand_over.emit(record.model)
         elif isinstance(record, Log):
             self.panel.add_log(record.text)
@@ -178,7 +181,8 @@ class TrainerControl(QObject):
     def _end(self, model) -> None:
         """The run is over and ``model`` is to be live: the one from before, the run's, or None when there
         was none before and the run ended without a scored one (its learning weights are taken away)."""
-        if model is not self.state.live:
+        handed, self._handed = self._handed, None
+        if model is not None and model is not self.state.live or model is None and handed is not None:
             self.hand_over.emit(model)
         self.panel.show_run(None)
         self.run_changed.emit()
