@@ -310,8 +310,7 @@ def _stop_on_sigterm() -> Iterator[threading.Event]:
 def _mnist(args: argparse.Namespace, proc: _Process, device="cpu"):
     """MNIST, downloaded if needed by one process per machine while the others wait for it."""
     from mnist_draw.trainer import distributed
-    from mnist_draw.paths import mnist_root
-    from mnist_draw.trainer.data import DataError, has_mnist, load_mnist
+    from mnist_draw.trainer.data import DataError, load_mnist
 
     first = proc.world is None or proc.world.local_rank == 0
     if not first:
@@ -319,8 +318,8 @@ def _mnist(args: argparse.Namespace, proc: _Process, device="cpu"):
     try:
         data = load_mnist(args.data, download=not args.no_download and first, device=device)
     except DataError as exc:
-        missing = args.no_download and not has_mnist(mnist_root(args.data)[0])
-        raise Failure(EXIT_USAGE, f"error: {exc}" + (", or leave out --no-download to download it" if missing else "")) from None
+        hint = ", or leave out --no-download to download it" if args.no_download and exc.missing else ""
+        raise Failure(EXIT_USAGE, f"error: {exc}{hint}") from None
     if first:
         distributed.barrier(proc.world)
     return data

@@ -59,9 +59,10 @@ class DataError(RuntimeError):
     ``download_failed`` is set when a download was tried: what failed, without the advice (which is the
     command line's; a window words its own)."""
 
-    def __init__(self, message: str, download_failed: str | None = None):
+    def __init__(self, message: str, download_failed: str | None = None, missing: bool = False):
         super().__init__(message)
         self.download_failed = download_failed
+        self.missing = missing  # not there, and not to be downloaded
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def load_mnist(data: str | os.PathLike | None = None, download: bool = True, dev
         if not download:
             raise DataError(
                 f"MNIST not found in {root} (from {source}); pass --data DIR or set {DATA_ENV} to a folder "
-                f"holding MNIST/raw/*-ubyte"
+                f"holding MNIST/raw/*-ubyte", missing=True
             )
         _download(root)
     return _read(str(root)).to(device)

@@ -143,7 +143,7 @@ class MainWindow(QMainWindow):
         self.trainer.data_found.connect(self.mnist_found)
         self.trainer.run_changed.connect(self.update_actions)
         on_record = {Ready: self._ready, LiveModel: self._model_went_live, ModelProblem: self._model_problem,
-                     NoModel: self._model_gone,
+                     NoModel: lambda _: self._model_went_live(None),
                      Guess: self._show_guess, Mistakes: self._show_mistakes, MistakesFailed: self._show_mistakes}
         for worker in (self.reader, self.finder):
             worker.yielded.connect(lambda record: on_record[type(record)](record))
@@ -234,24 +234,17 @@ class MainWindow(QMainWindow):
         thread; ``model_changed`` says when it is live, ``model_problem`` when a file cannot be used."""
         self.reader.post("model", model)
 
-    def _model_went_live(self, model: LiveModel) -> None:
+    def _model_went_live(self, model: LiveModel | None) -> None:
+        """``model`` is live now (None: no model, see NoModel)."""
         self.say(self.state.model_went_live(model))
         self.prediction.set_model(model)
         self.inside.set_model(model)
-        if model.path is not None:
+        if model is not None and model.path is not None:
             self.settings.set_model_path(model.path)
         self._find_mistakes()
         self.models.refresh_menu()
         self.update_actions()
         self.model_changed.emit(model)
-
-    def _model_gone(self, _: NoModel) -> None:
-        self.state.model_gone()
-        self.prediction.set_model(None)
-        self.inside.set_model(None)
-        self.models.refresh_menu()
-        self.update_actions()
-        self.model_changed.emit(None)
 
     def _model_problem(self, problem: ModelProblem) -> None:
         live = f"; {self.state.live.title} stays live" if self.state.live else ""

@@ -43,6 +43,7 @@ class TrainerControl(QObject):
         self.panel.folder_chosen.connect(self.set_data_dir)
         self.worker.paused.connect(self._paused)
         self.worker.yielded.connect(self._record)
+        self._handed = None  # the last weights the running run handed to the reader (maybe not live yet)
 
     def setup(self, saved_fields: dict) -> None:
         """PyTorch is loaded: fill the form (CUDA only where it works) and check for MNIST."""
@@ -75,8 +76,6 @@ class TrainerControl(QObject):
         self.panel.show_finetune(self.state.finetune_blocker(self.sample_count()), tooltip)
 
     # ---------------------------------------------------------------------------- the user asks
-
-    _handed = None  # the last weights the running run handed to the reader
 
     def start(self, download: bool = False) -> None:
         self._launch(download=download)
@@ -141,7 +140,7 @@ class TrainerControl(QObject):
         if isinstance(record, Progress):
             self.panel.show_progress(record)
         elif isinstance(record, Handover):
-            self._handed = record.model  # what this run has sent to the reader (it may not be live yet)
+            self._handed = record.model
             self.hand_over.emit(record.model)
         elif isinstance(record, Log):
             self.panel.add_log(record.text)
@@ -182,7 +181,7 @@ class TrainerControl(QObject):
         """The run is over and ``model`` is to be live: the one from before, the run's, or None when there
         was none before and the run ended without a scored one (its learning weights are taken away)."""
         handed, self._handed = self._handed, None
-        if model is not None and model is not self.state.live or model is None and handed is not None:
+        if (model is not None and model is not self.state.live) or (model is None and handed is not None):
             self.hand_over.emit(model)
         self.panel.show_run(None)
         self.run_changed.emit()

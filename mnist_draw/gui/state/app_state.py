@@ -49,10 +49,10 @@ class AppState:
 
     # ------------------------------------------------------------------------------------ models
 
-    def model_went_live(self, model: LiveModel) -> str:
-        """The classifier now reads with ``model``; returns what to say about it ("" for none)."""
+    def model_went_live(self, model: LiveModel | None) -> str:
+        """The classifier now reads with ``model`` (None: with none); returns what to say about it ("" for none)."""
         self.live = model
-        if not model.finished:
+        if model is None or not model.finished:
             return ""
         self.recent = [model] + [m for m in self.recent if m is not model and not _same_file(m, model)]
         del self.recent[RECENT:]
@@ -62,10 +62,6 @@ class AppState:
         trained = model.metadata.get("epochs_trained")
         details = f", {trained} epochs on {model.metadata.get('trained_on', '?')}" if trained else ""
         return f"Model {model.title} from {model.path}: {model.recipe.describe()}{details}"
-
-    def model_gone(self) -> None:
-        """No model is live any more (see :class:`~mnist_draw.gui.state.live.NoModel`)."""
-        self.live = None
 
     def save_live(self, path: str) -> tuple[bool, str]:
         """Save the live model to ``path`` atomically; returns whether it was saved and what to say

@@ -27,7 +27,7 @@ from PySide6.QtCore import QMimeData, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QFileDialog, QSizePolicy, QWidget
 
-from mnist_draw.gui.views.images import PAPER, ink_on_paper, qimage_to_array
+from mnist_draw.gui.views.images import PAPER, ink_on_paper, qimage_to_array, readable_array
 from mnist_draw.samples import IMAGE_SUFFIXES
 
 INK = 0
@@ -190,31 +190,13 @@ class Canvas(QWidget):
         self.put_pixels(load_image(path), f"{path}: ")
 
     def put_image(self, image: QImage) -> None:
-        """Put a picture on the canvas; raises ImageError with a one-line reason. A pasted or dropped picture
-        gets the limits an opened file gets (:func:`mnist_draw.preprocess.load_image`): too many pixels are
-        refused, and a large one is shrunk first, so that the window never stalls on it."""
-        from mnist_draw.preprocess import MAX_PIXELS, WORK_SIDE, ImageError
-
-        if image.isNull():
-            raise ImageError("the picture is empty")
-        w, h = image.width(), image.height()
-        if w * h > MAX_PIXELS:
-            raise ImageError(f"the picture is too large ({w}x{h} pixels; the limit is {MAX_PIXELS // 1_000_000} "
-                             f"megapixels)")
-        if max(w, h) > WORK_SIDE:
-            image = image.scaled(WORK_SIDE, WORK_SIDE, Qt.AspectRatioMode.KeepAspectRatio,
-                                 Qt.TransformationMode.SmoothTransformation)
-        self.put_pixels(qimage_to_array(image))
+        """Put a pasted or dropped picture on the canvas (:func:`readable_array`); raises ImageError."""
+        self.put_pixels(readable_array(image))
 
     def put_pixels(self, picture: np.ndarray, source: str = "") -> None:
         """Put a picture given as an array on the canvas (an MNIST digit, white on black, becomes black
-        ink on white paper); raises ImageError with a one-line reason (``source`` before it), also for a
-        picture without ink, which would replace the drawing with nothing to read."""
-        from mnist_draw.preprocess import ImageError, has_ink
-
-        if not has_ink(picture):
-            raise ImageError(f"{source}the picture has no ink (blank, or fully transparent): the drawing is kept")
-        self._commit(Drawing(background=ink_on_paper(picture)))
+        ink on white paper); raises ImageError with a one-line reason (``source`` before it)."""
+        self._commit(Drawing(background=ink_on_paper(picture, source)))
 
     def put_mime(self, mime: QMimeData) -> bool:
         """Take a picture from a drop or the clipboard: image data, or an image file's URL."""

@@ -39,11 +39,33 @@ def array_to_qimage(pixels: np.ndarray) -> QImage:
     return QImage(a.data, w, h, w * 3, QImage.Format.Format_RGB888).copy()
 
 
-def ink_on_paper(picture: np.ndarray) -> QImage:
-    """Any picture of a digit as a grey QImage of black ink on white paper (raises ImageError)."""
-    from mnist_draw.preprocess import ink_map  # with SciPy: imported when first needed, for a fast start
+def ink_on_paper(picture: np.ndarray, source: str = "") -> QImage:
+    """Any picture of a digit as a grey QImage of black ink on white paper. Raises ImageError with a
+    one-line reason (``source`` before it), also for a picture without ink: it would replace a drawing
+    with nothing to read."""
+    from mnist_draw.preprocess import ImageError, has_ink, ink_map  # with SciPy: imported when first needed
 
+    if not has_ink(picture):
+        raise ImageError(f"{source}the picture has no ink (blank, or fully transparent): the drawing is kept")
     return array_to_qimage(np.round(PAPER * (1.0 - ink_map(picture))).astype(np.uint8))
+
+
+def readable_array(image: QImage) -> np.ndarray:
+    """A pasted or dropped picture as an array, with the limits an opened file gets
+    (:func:`mnist_draw.preprocess.load_image`): too many pixels are refused (ImageError), and a large picture
+    is shrunk first, so that the window never stalls on it."""
+    from mnist_draw.preprocess import MAX_PIXELS, WORK_SIDE, ImageError
+
+    if image.isNull():
+        raise ImageError("the picture is empty")
+    w, h = image.width(), image.height()
+    if w * h > MAX_PIXELS:
+        raise ImageError(f"the picture is too large ({w}x{h} pixels; the limit is {MAX_PIXELS // 1_000_000} "
+                         f"megapixels)")
+    if max(w, h) > WORK_SIDE:
+        image = image.scaled(WORK_SIDE, WORK_SIDE, Qt.AspectRatioMode.KeepAspectRatio,
+                             Qt.TransformationMode.SmoothTransformation)
+    return qimage_to_array(image)
 
 
 def shrunk_array(image: QImage, side: int) -> np.ndarray:
