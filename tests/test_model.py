@@ -221,6 +221,21 @@ def test_bad_model_files_are_refused_with_one_line(tmp_path, make, message):
     assert "\n" not in str(info.value) and str(path) in str(info.value)
 
 
+def test_a_recipe_stored_with_whole_numbers_as_floats_still_loads(tmp_path):
+    """Older versions stored `try-recipe --set epochs=40.0` as 40.0; such a file is the user's model, and
+    it loads with 40 epochs. A fraction of an epoch is still refused, in one line."""
+    def stored(**fields):
+        return lambda h: h["__metadata__"].update(mnist_draw=json.dumps(
+            {"format": "mnist-draw-model", "recipe": {**preset("seed002").to_dict(), **fields}}))
+
+    (tmp_path / "old.safetensors").write_bytes(_with_header(_saved_bytes(), stored(epochs=40.0, batch_size=32.0, hidden=[256.0])))
+    recipe = load_model(tmp_path / "old.safetensors").recipe
+    assert (recipe.epochs, recipe.batch_size, recipe.hidden) == (40, 32, (256,)) and type(recipe.epochs) is int
+    (tmp_path / "half.safetensors").write_bytes(_with_header(_saved_bytes(), stored(epochs=40.5)))
+    with pytest.raises(ModelFileError, match="epochs must be a whole number"):
+        load_model(tmp_path / "half.safetensors")
+
+
 def test_a_pickle_that_runs_code_is_never_executed(tmp_path):
     marker = tmp_path / "pwned"
 

@@ -124,7 +124,10 @@ class Recipe:
         if "hidden" in kwargs:
             if not isinstance(kwargs["hidden"], (list, tuple)):
                 raise ValueError("recipe 'hidden' must be a list of layer sizes")
-            kwargs["hidden"] = tuple(kwargs["hidden"])
+            kwargs["hidden"] = tuple(_whole_if_integral(h) for h in kwargs["hidden"])
+        for name in WHOLE_NUMBERS:  # older versions could store `--set epochs=40.0` as 40.0: still 40 epochs
+            if name in kwargs:
+                kwargs[name] = _whole_if_integral(kwargs[name])
         try:
             return cls(**kwargs)
         except TypeError as exc:
@@ -144,6 +147,13 @@ class Recipe:
 
 WHOLE_NUMBERS = ("batch_size", "epochs", "max_steps", "outlier_bank")
 NUMBERS = ("lr", "momentum", "weight_decay", "dropout", "label_smoothing", "outliers", "outlier_weight", "typefaces")
+
+
+def _whole_if_integral(value: Any) -> Any:
+    """40.0 -> 40; anything else (40.5, text, None) as it is, for the kind check to judge."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _check_kinds(recipe: Recipe) -> None:
