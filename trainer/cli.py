@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def recipe_from_args(args: argparse.Namespace):
-    from mnist_draw.model.recipe import edited, parse_hidden, preset
+    from mnist_draw.model.recipe import activation_for, edited, parse_hidden, preset
 
     r = preset(args.preset)
     changes = {}
@@ -106,10 +106,7 @@ def recipe_from_args(args: argparse.Namespace):
             changes[name] = value
     if args.hidden is not None:
         changes["hidden"] = parse_hidden(args.hidden)
-        if not changes["hidden"]:
-            changes.setdefault("activation", "none")
-        elif r.activation == "none":
-            changes.setdefault("activation", "relu")
+        changes.setdefault("activation", activation_for(changes["hidden"], r.activation))
     return edited(r, **changes)
 
 

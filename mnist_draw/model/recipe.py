@@ -228,6 +228,15 @@ def edited(base: Recipe, **changes: Any) -> Recipe:
     return recipe
 
 
+def activation_for(hidden: Sequence[int], activation: str) -> str:
+    """The activation to use when a recipe's hidden layers are changed and its activation is not: none for
+    a linear model (no hidden layer, nothing to activate), ReLU where a linear recipe gains hidden layers
+    (layers with no activation between them are still one linear map), else the recipe's own."""
+    if not hidden:
+        return "none"
+    return "relu" if activation == "none" else activation
+
+
 def parse_hidden(text: str | Sequence[int]) -> tuple[int, ...]:
     """'256,64' -> (256, 64); '' or 'none' -> () (a linear model)."""
     if not isinstance(text, str):

@@ -221,6 +221,27 @@ def test_a_bad_field_is_refused_with_a_message(window, qtbot):
     assert "hidden layers" in panel.status.text()
 
 
+def test_layers_typed_into_a_linear_preset_get_an_activation_as_on_the_command_line(window, qtbot):
+    """Hidden layers with no activation between them are still one linear map: typing layers into the
+    linear preset switches its activation to ReLU (mnist-train --hidden does the same), emptying them to none."""
+    from mnist_draw.trainer.cli import build_parser, recipe_from_args
+
+    form = window.trainer.panel.form
+    form.preset.setCurrentText("linear")
+    assert form.activation.currentText() == "none"
+    form.hidden.setFocus()
+    form.hidden.selectAll()
+    qtbot.keyClicks(form.hidden, "256")
+    assert form.activation.currentText() == "relu"
+    assert recipe_from_args(build_parser().parse_args(["--preset", "linear", "--hidden", "256"])).activation == "relu"
+    form.activation.setCurrentText("sigmoid")  # an activation the user chose is kept while layers change
+    qtbot.keyClicks(form.hidden, ",64")
+    assert form.activation.currentText() == "sigmoid"
+    form.hidden.selectAll()
+    qtbot.keyClick(form.hidden, Qt.Key.Key_Backspace)
+    assert form.hidden.text() == "" and form.activation.currentText() == "none"
+
+
 def test_missing_data_says_where_it_looked_and_a_folder_can_be_chosen(make_window, trained_model, tmp_path, qtbot,
                                                                         monkeypatch):
     empty = tmp_path / "nothing-here"

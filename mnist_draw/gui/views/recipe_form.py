@@ -73,6 +73,7 @@ class RecipeForm(QGroupBox):
             grid.addWidget(widget, row, col + 1)
         grid.addWidget(self.cuda_note, COLUMNS_OF_FIELDS, 0, 1, 4)
         self.preset.currentTextChanged.connect(self.show_preset)
+        self.hidden.textEdited.connect(self._hidden_edited)
 
     def fill(self, saved: dict, cuda_reason: str | None) -> None:
         """Fill the lists and the limits, then the fields: ``saved`` (the last values used) over the
@@ -116,6 +117,17 @@ class RecipeForm(QGroupBox):
         self.augment.setCurrentText(recipe.augment)
         self.typefaces.setValue(recipe.typefaces)
         self.outliers.setValue(recipe.outliers)
+
+    def _hidden_edited(self, text: str) -> None:
+        """Layers typed into a linear preset get an activation (and none is left without layers), as
+        `mnist-train --hidden` does; text that is not layer sizes yet changes nothing."""
+        from mnist_draw.model import recipe
+
+        try:
+            hidden = recipe.parse_hidden(text)
+        except ValueError:
+            return
+        self.activation.setCurrentText(recipe.activation_for(hidden, self.activation.currentText()))
 
     def values(self) -> dict:
         """The fields as plain values (what a job is built from, and what the settings remember)."""
