@@ -32,7 +32,7 @@ def _bundle_check() -> int:
                 "matmul": float((torch.ones(2, 3) @ torch.ones(3, 2)).sum())}
 
     def cuda_reason():
-        from mnist_draw.trainer.loop import cuda_unavailable_reason
+        from mnist_draw.trainer.devices import cuda_unavailable_reason
 
         return cuda_unavailable_reason()
 

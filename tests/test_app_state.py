@@ -78,6 +78,7 @@ def test_train_hand_over_save_and_load_without_a_display(shipped, mnist, tmp_pat
     assert isinstance(outcome, Outcome) and not outcome.cancelled and outcome.seed == 7
     decision = state.run_finished(outcome)
     assert decision.model is outcome.model and outcome.model.name == "seed002"  # 2 epochs of seed002 is seed002
+    assert decision.hand_over
     assert f"{shipped.title} is one step away" in decision.message and state.run is None
     state.model_went_live(decision.model)
     assert state.recent == [outcome.model, shipped]
@@ -162,6 +163,39 @@ def test_stopped_before_an_epoch_ends_or_failed_the_model_from_before_comes_back
     assert isinstance(failed, Failed) and "learning rate too high" in failed.message
     decision = state.run_failed(failed)
     assert decision.model is shipped and decision.message.startswith("Training failed: ")
+    assert not decision.hand_over  # no learning weights went live: the one from before still is
+
+
+def _stop_at_the_first_hand_over(record, control):
+    if isinstance(record, Handover):
+        control.request_stop()
+
+
+def test_a_first_run_ended_without_a_scored_model_takes_its_learning_weights_away(shipped, mnist):
+    """No model before the run: stopped before its first epoch ended (or failed), the weights it handed over
+    must not stay live as if they were a model. It is decided on what the run handed over, not on what is
+    live yet (a hand-over may still be on its way to the classifier)."""
+    job = job_from_form(form(epochs=1, train_limit=60000), data=str(mnist.root))
+    for handed_weights, went_live in ((True, False), (True, True), (False, False)):
+        state = AppState()
+        state.run_started(job)
+        records = run(job, on_record=_stop_at_the_first_hand_over)
+        learning = next(r.model for r in records if isinstance(r, Handover)) if handed_weights else None
+        if learning is not None:
+            state.weights_handed(learning)
+            if went_live:
+                state.model_went_live(learning)
+        decision = state.run_finished(records[-1])
+        assert decision.model is None and decision.message == "Stopped before the first epoch ended"
+        assert decision.hand_over == handed_weights and state.run is None
+    state = AppState()  # with a model before: it goes back live in place of the learning weights
+    state.model_went_live(shipped)
+    state.run_started(job)
+    learning = next(r.model for r in run(job, on_record=_stop_at_the_first_hand_over) if isinstance(r, Handover))
+    state.weights_handed(learning)
+    state.model_went_live(learning)
+    decision = state.run_failed(Failed("out of memory"))
+    assert decision.model is shipped and decision.hand_over
 
 
 def test_missing_mnist_fails_the_run_in_the_windows_words(tmp_path):

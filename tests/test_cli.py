@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image, ImageDraw
 
 from _support import ROOT, run_cli, with_its_reader_gone
@@ -232,6 +233,22 @@ def test_mnist_train_says_1_epoch_and_keeps_a_presets_name_when_only_its_length_
     err = capsys.readouterr().err
     assert "batch 64, 1 epoch on cpu" in err and "1 epochs" not in err
     assert load_model(out).recipe.name == "seed002"
+
+
+def test_mnist_train_records_the_seed_it_drew_and_that_seed_repeats_the_run(tmp_path):
+    """Without --seed a run draws one; the model file records it, so the run can be repeated."""
+    from mnist_draw.model.files import load_model
+    from mnist_draw.trainer.cli import main
+
+    common = ["--preset", "seed002", "--epochs", "1", "--train-limit", "640", "--no-download", "--threads", "1"]
+    assert main([*common, "--out", str(tmp_path / "drawn.safetensors")]) == 0
+    drawn = load_model(tmp_path / "drawn.safetensors")
+    seed = drawn.metadata["seed"]
+    assert isinstance(seed, int)
+    assert main([*common, "--seed", str(seed), "--out", str(tmp_path / "again.safetensors")]) == 0
+    again = load_model(tmp_path / "again.safetensors")
+    assert again.metadata["seed"] == seed
+    assert all(torch.equal(a, b) for a, b in zip(drawn.model.state_dict().values(), again.model.state_dict().values()))
 
 
 def _sigterm_in_the_third_batch(monkeypatch):

@@ -315,7 +315,10 @@ def test_a_recipe_change_is_tried_on_the_validation_split_and_the_development_se
     assert figures["validation"] > 0.9 and 0.5 < figures["development_drawn"] < 1
     assert 0.3 < figures["development_plotter"] < 1 and "plotter digits:" in printed
     assert 0.3 < figures["development_fonts"] < 1 and "font digits:" in printed
-    assert tried.temperature == figures["temperature"] != 1.0
+    # the temperature fitted on the development drawn digits is stored (fitted: it may come out 1.0, the grid
+    # holds it, as it did for this little network on one machine)
+    assert tried.temperature == figures["temperature"]
+    assert tried.metadata["temperature_fitted_on"] == f"drawn ({len(list(DRAWN.glob('[0-9]/*.png')))} drawings)"
     assert try_recipe.main(["--set", "colour=red"]) == 2
     assert capsys.readouterr().err.startswith("try-recipe: error: --set takes FIELD=VALUE")
 

@@ -338,7 +338,8 @@ def test_a_second_device_failure_is_not_hidden(mnist, monkeypatch):
 def test_only_gpu_failures_are_taken_for_gpu_failures():
     import torch
 
-    from mnist_draw.trainer.loop import TrainingDiverged, is_device_failure
+    from mnist_draw.trainer.devices import is_device_failure
+    from mnist_draw.trainer.loop import TrainingDiverged
 
     assert is_device_failure(torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
     assert is_device_failure(RuntimeError("CUDA error: unspecified launch failure"))

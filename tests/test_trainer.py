@@ -13,7 +13,8 @@ import torch
 from mnist_draw.model.recipe import preset
 from mnist_draw.trainer.augment import augment
 from mnist_draw.trainer.data import DataError, load_mnist
-from mnist_draw.trainer.loop import BatchEvent, EpochEvent, TrainingDiverged, TrainingRun, fit, resolve_device
+from mnist_draw.trainer.devices import resolve_device
+from mnist_draw.trainer.loop import BatchEvent, EpochEvent, TrainingDiverged, TrainingRun, fit
 
 
 def test_mnist_is_loaded_as_tensors(mnist):
@@ -253,15 +254,6 @@ def test_a_seeds_first_weights_are_those_torch_manual_seed_gave():
         model = MLP(recipe)
     mine = init_weights(model.to_empty(device="cpu"), 11)
     assert all(torch.equal(p, q) for p, q in zip(mine.parameters(), build_model(recipe, seed=11).parameters()))
-
-
-def test_the_threads_keyword_is_ignored_with_a_warning(mnist):
-    threads = torch.get_num_threads()
-    with pytest.warns(DeprecationWarning, match="set_num_threads"):
-        run = TrainingRun(preset("seed002").replace(epochs=1), mnist, device="cpu", seed=0, train_limit=640,
-                          threads=threads + 3)
-    list(run)
-    assert torch.get_num_threads() == threads
 
 
 def test_adam_with_weight_decay_is_adam_and_adamw_is_adamw():

@@ -211,6 +211,7 @@ def fine_tune(args: argparse.Namespace, proc: _Process) -> int:
     from mnist_draw.paths import default_model_path
     from mnist_draw.samples import load_samples
     from mnist_draw.trainer.loop import evaluate, result_metadata
+    from mnist_draw.trainer.personal import EPOCHS as FINETUNE_EPOCHS
     from mnist_draw.trainer.personal import finetune_metadata, personal_run
 
     if args.samples and not Path(args.samples).is_dir():
@@ -227,8 +228,8 @@ def fine_tune(args: argparse.Namespace, proc: _Process) -> int:
     data = _mnist(args, proc)
     before = evaluate(base.model, data.test_x, data.test_y)
     with _stop_on_sigterm() as cancel:
-        run = personal_run(base.model, samples_x, samples_y, data, epochs=args.epochs or 3, device=proc.device,
-                           seed=args.seed, cancel=cancel)
+        run = personal_run(base.model, samples_x, samples_y, data, epochs=args.epochs or FINETUNE_EPOCHS,
+                           device=proc.device, seed=args.seed, cancel=cancel)
         if not args.json:
             _say(f"fine-tuning {base.display_name} on {plural(len(samples_y), 'personal sample')} mixed with "
                  f"MNIST; MNIST test accuracy before: {before:.2%}")

@@ -23,7 +23,7 @@ import torch
 
 from mnist_draw.model.network import MLP
 from mnist_draw.model.predict import probabilities
-from mnist_draw.trainer.loop import outputs
+from mnist_draw.trainer.loop import EVAL_CHUNK, outputs
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Diagnosis:
         return np.flatnonzero(keep)
 
 
-def diagnose(model: MLP, x: torch.Tensor, y: torch.Tensor, temperature: float = 1.0, chunk: int = 2000) -> Diagnosis:
+def diagnose(model: MLP, x: torch.Tensor, y: torch.Tensor, temperature: float = 1.0, chunk: int = EVAL_CHUNK) -> Diagnosis:
     """Confusion matrix and mistakes of ``model`` on images ``x`` (uint8 or [0, 1]) with labels ``y``;
     ``temperature`` is the model's (:func:`mnist_draw.model.predict.temperature_of`)."""
     logits = outputs(model, x, chunk)

@@ -34,10 +34,6 @@ class World:
     size: int
     local_rank: int
 
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
 
 def launched() -> bool:
     """True in a process that ``torchrun`` started together with others."""

@@ -31,7 +31,6 @@ from __future__ import annotations
 import math
 import threading
 import time
-import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
@@ -46,8 +45,7 @@ from mnist_draw.trainer.augment import augment
 from mnist_draw.trainer.data import Mnist
 from mnist_draw.trainer.outliers import OutlierExposure
 from mnist_draw.trainer.typefaces import typeface_count, with_typefaces
-from mnist_draw.trainer.devices import (  # noqa: F401 (the app imports these from here)
-    cuda_unavailable_reason, default_threads, is_device_failure, resolve_device)
+from mnist_draw.trainer.devices import is_device_failure, resolve_device
 
 EVAL_CHUNK = 2000  # digits scored at a time: a few MB of floats, which the allocator reuses from epoch to epoch
 SYNC_EVERY = 16  # under torchrun: steps between the processes agreeing on Stop and on a diverged loss
@@ -96,6 +94,7 @@ class FitResult:
     history: list[EpochEvent] = field(default_factory=list)
     cancelled: bool = False
     seconds: float = 0.0
+    seed: int | None = None  # the seed the run used (drawn at random when it was given none): repeats it
 
     @property
     def test_accuracy(self) -> float | None:
@@ -215,17 +214,14 @@ class TrainingRun:
     ``fast_path`` chooses the CUDA fast path (None: by itself; see :func:`mnist_draw.trainer.fast.blocker`);
     ``step_mode`` then says what trains: ``"graph"``, ``"eager"``, or ``"recorded"`` (the fast path's
     loop without a graph), and ``step_note`` why not the graph when one was wanted.
-    ``threads`` is ignored: the program that owns the process sets ``torch.set_num_threads``.
+    The program that owns the process sets ``torch.set_num_threads``; a run leaves it alone.
     """
 
     def __init__(self, recipe: Recipe, data: Mnist, *, device: str | torch.device = "auto", seed: int | None = None,
                  init: dict[str, torch.Tensor] | None = None, cancel: threading.Event | None = None,
                  train_limit: int | None = None, extra: tuple[torch.Tensor, torch.Tensor, int] | None = None,
-                 threads: int | None = None, clock: Callable[[], float] = time.perf_counter,
-                 snapshots: bool | None = None, fast_path: bool | None = None):
-        if threads is not None:
-            warnings.warn("TrainingRun(threads=...) is ignored: the program that owns the process sets "
-                          "torch.set_num_threads", DeprecationWarning, stacklevel=2)
+                 clock: Callable[[], float] = time.perf_counter, snapshots: bool | None = None,
+                 fast_path: bool | None = None):
         self.recipe = recipe
         self.world = distributed.current()
         if isinstance(device, str):
@@ -340,7 +336,7 @@ class TrainingRun:
         return _Setup(dev, x, y, data.test_x[rank::size], data.test_y[rank::size], model, trained, optimizer,
                       scheduler, loss_fn, dropout, streams, graphed,
                       recipe.replace(batch_size=distributed.batch_share(recipe.batch_size, self.world)),
-                      FitResult(model, recipe, dev, list(saved.history) if saved else []), steps,
+                      FitResult(model, recipe, dev, list(saved.history) if saved else [], seed=self._seed), steps,
                       saved.step if saved else 0, saved.epoch if saved else 0,
                       OutlierExposure.for_recipe(recipe, dev, self.seed))
 
@@ -513,5 +509,6 @@ def result_metadata(result: FitResult) -> dict:
         "train_seconds": round(result.seconds, 2),
         "trained_on": str(result.device),
         "cancelled": result.cancelled,
+        "seed": result.seed,
         "history": [e.to_json() for e in result.history],
     }

@@ -26,9 +26,10 @@ from mnist_draw.trainer.randomness import fresh_seed
 
 REPLAY = 12000  # MNIST training digits per fine-tuning epoch
 SHARE = 0.2  # the personal samples' share of each epoch
+EPOCHS = 3  # a fine-tune's length unless told otherwise: a few nudges, not a new training
 
 
-def finetune_recipe(base: Recipe, epochs: int = 3) -> Recipe:
+def finetune_recipe(base: Recipe, epochs: int = EPOCHS) -> Recipe:
     """Same network (so the weights fit), gentler training."""
     name = base.name if base.name.endswith("-personal") else f"{base.name}-personal"
     return base.replace(name=name, optimizer="adam", lr=2e-4, momentum=0.0, weight_decay=0.0, epochs=epochs,
@@ -43,7 +44,7 @@ def repeats_for(n_samples: int, replay: int = REPLAY, share: float = SHARE) -> i
     return max(1, math.ceil(share * replay / ((1 - share) * n_samples)))
 
 
-def personal_run(model: MLP, samples_x: np.ndarray, samples_y: np.ndarray, data: Mnist, *, epochs: int = 3,
+def personal_run(model: MLP, samples_x: np.ndarray, samples_y: np.ndarray, data: Mnist, *, epochs: int = EPOCHS,
                  replay: int = REPLAY, **kwargs) -> TrainingRun:
     """A TrainingRun that fine-tunes ``model``'s weights on the samples mixed with replayed MNIST."""
     if len(samples_y) == 0:
@@ -56,7 +57,7 @@ def personal_run(model: MLP, samples_x: np.ndarray, samples_y: np.ndarray, data:
     pick = torch.randperm(len(data.train_y), generator=generator)[:replay].to(data.train_y.device)
     replayed = dataclasses.replace(data, train_x=data.train_x[pick], train_y=data.train_y[pick])
     return TrainingRun(finetune_recipe(model.recipe, epochs), replayed, init=model.state_dict(), extra=extra,
-                       **kwargs)
+                       **{**kwargs, "seed": seed})  # the one seed picks the replayed digits and runs the rest
 
 
 def accuracy_on(model: MLP, data: Mnist) -> float:

@@ -43,11 +43,10 @@ class TrainerControl(QObject):
         self.panel.folder_chosen.connect(self.set_data_dir)
         self.worker.paused.connect(self._paused)
         self.worker.yielded.connect(self._record)
-        self._handed = None  # the last weights the running run handed to the reader (maybe not live yet)
 
     def setup(self, saved_fields: dict) -> None:
         """PyTorch is loaded: fill the form (CUDA only where it works) and check for MNIST."""
-        from mnist_draw.trainer.loop import cuda_unavailable_reason
+        from mnist_draw.trainer.devices import cuda_unavailable_reason
 
         self.panel.form.fill(saved_fields, cuda_unavailable_reason())
         self.panel.setEnabled(True)
@@ -106,7 +105,7 @@ class TrainerControl(QObject):
 
     def pause(self) -> None:
         if self.state.run is not None:
-            self.state.run.paused = True
+            self.state.run.pause()
             self.worker.control.pause()
             self.panel.show_status("Pausing…")
             self.panel.show_run(self.state.run)
@@ -119,14 +118,14 @@ class TrainerControl(QObject):
 
     def resume(self) -> None:
         if self.state.run is not None:
-            self.state.run.paused = False
+            self.state.run.resume()
             self.worker.control.resume()
             self.panel.show_status(f"{self.state.run.kind.capitalize()}…")
             self.panel.show_run(self.state.run)
 
     def stop(self) -> None:
         if self.state.run is not None:
-            self.state.run.stopping, self.state.run.paused = True, False
+            self.state.run.stop()
             self.worker.control.request_stop()
             self.panel.show_status("Stopping…")
             self.panel.show_run(self.state.run)
@@ -140,7 +139,7 @@ class TrainerControl(QObject):
         if isinstance(record, Progress):
             self.panel.show_progress(record)
         elif isinstance(record, Handover):
-            self._handed = record.model
+            self.state.weights_handed(record.model)
             self.hand_over.emit(record.model)
         elif isinstance(record, Log):
             self.panel.add_log(record.text)
@@ -165,7 +164,7 @@ class TrainerControl(QObject):
         else:
             self.panel.show_failed(f"Training failed: {failed.message}")
             self.message.emit(decision.message)
-        self._end(decision.model)
+        self._end(decision)
         self.ended.emit(failed)
 
     def _finished(self, outcome: Outcome) -> None:
@@ -174,14 +173,12 @@ class TrainerControl(QObject):
         if outcome.finetune is not None:
             self.panel.add_log(outcome.finetune.summary())
         self.message.emit(decision.message)
-        self._end(decision.model)
+        self._end(decision)
         self.ended.emit(outcome)
 
-    def _end(self, model) -> None:
-        """The run is over and ``model`` is to be live: the one from before, the run's, or None when there
-        was none before and the run ended without a scored one (its learning weights are taken away)."""
-        handed, self._handed = self._handed, None
-        if (model is not None and model is not self.state.live) or (model is None and handed is not None):
-            self.hand_over.emit(model)
+    def _end(self, decision) -> None:
+        """The run is over: its model, the one from before, or none goes live, as the state decided."""
+        if decision.hand_over:
+            self.hand_over.emit(decision.model)
         self.panel.show_run(None)
         self.run_changed.emit()

@@ -166,7 +166,7 @@ def test_closing_the_window_during_training_stops_it_cleanly(window, qtbot):
 
 
 def test_cuda_is_offered_only_where_it_works(window):
-    from mnist_draw.trainer.loop import cuda_unavailable_reason
+    from mnist_draw.trainer.devices import cuda_unavailable_reason
 
     reason = cuda_unavailable_reason()
     panel = window.trainer.panel

@@ -27,10 +27,12 @@ RECENT = 6  # finished models kept in the Models menu
 
 @dataclass(frozen=True)
 class Decision:
-    """What the window should do: hand ``model`` to the live classifier (if any) and say ``message``."""
+    """What the window should do: say ``message`` and, when ``hand_over``, give ``model`` to the live
+    classifier (None: no model at all, the learning weights of a first run taken away)."""
 
     message: str
     model: LiveModel | None = None
+    hand_over: bool = False
 
 
 class AppState:
@@ -84,21 +86,33 @@ class AppState:
             return f"Fine-tuning {job.finetune.name} on your personal samples…"
         return f"Training {job.recipe.name}…"
 
+    def weights_handed(self, model: LiveModel) -> None:
+        """The run handed its learning weights to the live classifier (they may not be live yet)."""
+        if self.run is not None:
+            self.run.handed = model
+
     def run_failed(self, failed: Failed) -> Decision:
         """Weights handed over before the run failed may be broken: the model from before comes back."""
-        self.run = None
-        return Decision(f"Training failed: {failed.message}", self.before_run)
+        return self._run_ended(f"Training failed: {failed.message}", self.before_run)
 
     def run_finished(self, outcome: Outcome) -> Decision:
-        self.run = None
         before = f"; {self.before_run.title} is one step away (Models menu)" if self.before_run else ""
         if outcome.model is None:  # stopped before an epoch was scored
             back = f": {self.before_run.title} is live again" if self.before_run else ""
-            return Decision(f"Stopped before the first epoch ended{back}", self.before_run)
+            return self._run_ended(f"Stopped before the first epoch ended{back}", self.before_run)
         if outcome.cancelled:
-            return Decision(f"Stopped: {outcome.model.title} is live{before}", outcome.model)
-        return Decision(f"The model just trained is live: {outcome.model.title}. Save model… keeps it{before}",
-                        outcome.model)
+            return self._run_ended(f"Stopped: {outcome.model.title} is live{before}", outcome.model)
+        return self._run_ended(f"The model just trained is live: {outcome.model.title}. Save model… keeps it{before}",
+                               outcome.model)
+
+    def _run_ended(self, message: str, model: LiveModel | None) -> Decision:
+        """The run is over and ``model`` is to be live. It is handed over unless it is live already; None
+        (no model before, none scored) is handed over only to take away learning weights the run handed
+        over, decided on what was handed, not on what is live yet (weights may still be on their way)."""
+        handed = self.run.handed if self.run is not None else None
+        self.run = None
+        hand_over = model is not self.live if model is not None else handed is not None
+        return Decision(message, model, hand_over)
 
     def finetune_blocker(self, samples: int) -> str | None:
         """Why "Fine-tune on my samples" cannot run now, or None when it can."""

@@ -171,6 +171,16 @@ class RunState:
     job: TrainingJob
     paused: bool = False
     stopping: bool = False
+    handed: LiveModel | None = None  # the last learning weights the run handed to the live classifier
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def resume(self) -> None:
+        self.paused = False
+
+    def stop(self) -> None:
+        self.stopping, self.paused = True, False
 
     @property
     def kind(self) -> str:

@@ -39,7 +39,7 @@ class LiveReader:
         if "warm up" in jobs:
             import torch  # the slow import, done here
 
-            from mnist_draw.trainer.loop import default_threads
+            from mnist_draw.trainer.devices import default_threads
 
             torch.set_num_threads(default_threads(leave_for_gui=True))  # the app keeps a core for the window
             yield Ready()

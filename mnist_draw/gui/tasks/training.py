@@ -161,7 +161,7 @@ def _outcome(job: TrainingJob, run, reporter: _Reporter, scores) -> Outcome:
     from mnist_draw.trainer.personal import finetune_metadata
 
     result, recipe = run.result, run.recipe
-    metadata = {**result_metadata(result), "seed": job.seed}
+    metadata = result_metadata(result)
     finetune = scores(result) if scores is not None else None
     if finetune is not None:
         metadata.update(finetune_metadata(job.finetune.metadata, finetune.mnist_before, finetune.samples))

@@ -23,6 +23,7 @@ from mnist_draw.gui.state.live import LiveModel
 from mnist_draw.gui.state.mistakes import Mistakes
 from mnist_draw.gui.views.style import ACCENT
 from mnist_draw.gui.views.tiles import TileGrid
+from mnist_draw.model.recipe import MNIST_TEST_SIZE
 
 COUNT_HEIGHT = 0.45  # a count's height, at most, as a share of its cell
 COUNT_WIDTH = 0.88  # a count's width, at most, as a share of its cell
@@ -196,7 +197,7 @@ class MistakesView(QWidget):
         self.matrix.setMaximumWidth(round(self.height() * MATRIX_WIDTH) if wide else QWIDGETSIZE_MAX)
 
     def show_finding(self, model: LiveModel) -> None:
-        self.summary.setText(f"Reading the 10,000 MNIST test digits with {model.title}…")
+        self.summary.setText(f"Reading the {MNIST_TEST_SIZE:,} MNIST test digits with {model.title}…")
 
     def show_mistakes(self, mistakes: Mistakes) -> None:
         self.mistakes = mistakes
