@@ -27,6 +27,7 @@ from PySide6.QtCore import QMimeData, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QFileDialog, QSizePolicy, QWidget
 
+from mnist_draw.gui.state.history import History
 from mnist_draw.gui.views.images import PAPER, ink_on_paper, qimage_to_array, readable_array
 from mnist_draw.samples import IMAGE_SUFFIXES
 
@@ -108,15 +109,17 @@ class Canvas(QWidget):
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.pen_width = DEFAULT_PEN_WIDTH
         self.eraser = False
-        self._drawing = Drawing()
-        self._undo: list[Drawing] = []
-        self._redo: list[Drawing] = []
+        self._history: History[Drawing] = History(Drawing(), UNDO_LIMIT)
         self._path: QPainterPath | None = None  # the stroke being drawn
         self._last = QPointF()
         self._image = QImage()
         self._pictures = _Pictures()
 
     # ------------------------------------------------------------------ what the rest of the app reads
+
+    @property
+    def _drawing(self) -> Drawing:
+        return self._history.now
 
     @property
     def empty(self) -> bool:
@@ -131,10 +134,10 @@ class Canvas(QWidget):
         return int((qimage_to_array(self._image) < PAPER // 2).sum()) if not self._image.isNull() else 0
 
     def can_undo(self) -> bool:
-        return bool(self._undo)
+        return self._history.can_undo
 
     def can_redo(self) -> bool:
-        return bool(self._redo)
+        return self._history.can_redo
 
     def square(self) -> QRectF:
         """Where the paper is in the widget: the largest centred square."""
@@ -144,17 +147,12 @@ class Canvas(QWidget):
     # ------------------------------------------------------------------------------------ editing
 
     def undo(self) -> None:
-        if self._path is not None:  # during a stroke: undo takes back that stroke, not the one before it
-            self._show(self._drawing)
-            return
-        if self._undo:
-            self._redo.append(self._drawing)
-            self._show(self._undo.pop())
+        if self._path is not None or self._history.undo():  # during a stroke: undo takes back that stroke only
+            self._show()
 
     def redo(self) -> None:
-        if self._redo:
-            self._undo.append(self._drawing)
-            self._show(self._redo.pop())
+        if self._history.redo():
+            self._show()
 
     def clear(self) -> None:
         if not self.empty:
@@ -217,14 +215,12 @@ class Canvas(QWidget):
         return False
 
     def _commit(self, drawing: Drawing) -> None:
-        self._undo.append(self._drawing)
-        del self._undo[:-UNDO_LIMIT]
-        self._redo.clear()
-        self._show(drawing)
+        self._history.commit(drawing)
+        self._show()
 
-    def _show(self, drawing: Drawing) -> None:
+    def _show(self) -> None:
+        """Show the drawing the history holds now."""
         self._path = None  # undo, redo, clear or a picture during a stroke end it: the rest of the drag draws nothing
-        self._drawing = drawing
         self._render()
         self.history_changed.emit()
         self.changed.emit()
