@@ -20,16 +20,18 @@ import os
 import sys
 from typing import Iterator
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+from mnist_draw.errors import EXIT_USAGE, OneLineParser
+
+EXIT_OK, EXIT_SOME_FAILED = 0, 1
 
 
 PREFIX = "mnist-draw: error:"  # every error line of the program, whatever the command
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
+class _Parser(OneLineParser):
+    def error_line(self, message: str) -> str:  # "mnist-draw: error: classify: ...": one prefix for every command
         command = self.prog.removeprefix("mnist-draw").strip()
-        self.exit(EXIT_USAGE, f"{PREFIX} {command + ': ' if command else ''}{message}\n")
+        return f"{PREFIX} {command + ': ' if command else ''}{message}"
 
 
 def _say(message: str) -> None:

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+EXIT_USAGE = 2  # bad arguments: what argparse and every command of this project exit with
 EXIT_BROKEN_PIPE = 141  # the status a shell gives a program that SIGPIPE ended: its output's reader went away
 
 
@@ -35,7 +36,10 @@ class OneLineParser(argparse.ArgumentParser):
         self.name = name or self.prog  # what the error line starts with (``prog`` may be a whole command line)
 
     def error(self, message: str):
-        self.exit(2, f"{self.name}: error: {message}\n")
+        self.exit(EXIT_USAGE, self.error_line(message) + "\n")
+
+    def error_line(self, message: str) -> str:
+        return f"{self.name}: error: {message}"
 
 
 def positive_int(text: str) -> int:

@@ -30,12 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+from mnist_draw.errors import EXIT_USAGE, OneLineParser
 
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, not argparse's usage block
-        self.exit(EXIT_USAGE, f"{_who()}: error: {message}\n")
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
 
 class Failure(Exception):
@@ -50,7 +47,7 @@ class Failure(Exception):
 def build_parser() -> argparse.ArgumentParser:
     from mnist_draw.model.recipe import ACTIVATIONS, AUGMENTS, LOSSES, OPTIMIZERS, PRESETS, SCALINGS, SCHEDULES
 
-    p = _Parser(prog="mnist-train", description="Train an MLP on MNIST, or evaluate a model file.")
+    p = OneLineParser(prog="mnist-train", name=_who(), description="Train an MLP on MNIST, or evaluate a model file.")
     p.add_argument("--preset", default="default", choices=list(PRESETS), help="recipe to start from (default: default)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--lr", type=float, help="learning rate")
