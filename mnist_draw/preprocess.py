@@ -102,15 +102,20 @@ class ImageError(ValueError):
     """An image file that cannot be used; the message is one line that says why."""
 
 
+def check_size(width: int, height: int, what: str) -> None:
+    """Refuse a picture with more pixels than :data:`MAX_PIXELS` (ImageError naming ``what``): decoding or
+    scaling it would take seconds and gigabytes. Every picture is checked here: files, pasted, dropped."""
+    if width * height > MAX_PIXELS:
+        raise ImageError(f"{what}: image too large ({width}x{height} pixels; the limit is "
+                         f"{MAX_PIXELS // 1_000_000} megapixels)")
+
+
 def load_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image file into an array (grey, RGB or RGBA), refusing huge or broken files clearly."""
     path = Path(path)
     try:
         with Image.open(path) as im:
-            w, h = im.size
-            if w * h > MAX_PIXELS:
-                raise ImageError(f"{path}: image too large ({w}x{h} pixels; "
-                                 f"the limit is {MAX_PIXELS // 1_000_000} megapixels)")
+            check_size(*im.size, str(path))
             im = ImageOps.exif_transpose(im)
             if max(im.size) > WORK_SIDE:
                 im.draft("L", (WORK_SIDE, WORK_SIDE))  # JPEG: decode at reduced size

@@ -298,7 +298,7 @@ def test_a_huge_dropped_picture_is_refused_or_shrunk_without_stalling_the_window
     ink = window.canvas.ink_pixels()
     _drop_image(window.canvas, huge)
     message = window.statusBar().currentMessage()
-    assert message == "the picture is too large (8000x8000 pixels; the limit is 40 megapixels)"
+    assert message == "picture pasted or dropped: image too large (8000x8000 pixels; the limit is 40 megapixels)"
     assert window.canvas.ink_pixels() == ink  # the drawing stays
 
     big = QImage(6000, 4000, QImage.Format.Format_RGB32)  # a photo of a 1: a dark bar on white paper

@@ -54,14 +54,12 @@ def readable_array(image: QImage) -> np.ndarray:
     """A pasted or dropped picture as an array, with the limits an opened file gets
     (:func:`mnist_draw.preprocess.load_image`): too many pixels are refused (ImageError), and a large picture
     is shrunk first, so that the window never stalls on it."""
-    from mnist_draw.preprocess import MAX_PIXELS, WORK_SIDE, ImageError
+    from mnist_draw.preprocess import WORK_SIDE, ImageError, check_size
 
     if image.isNull():
         raise ImageError("the picture is empty")
     w, h = image.width(), image.height()
-    if w * h > MAX_PIXELS:
-        raise ImageError(f"the picture is too large ({w}x{h} pixels; the limit is {MAX_PIXELS // 1_000_000} "
-                         f"megapixels)")
+    check_size(w, h, "picture pasted or dropped")
     if max(w, h) > WORK_SIDE:
         image = image.scaled(WORK_SIDE, WORK_SIDE, Qt.AspectRatioMode.KeepAspectRatio,
                              Qt.TransformationMode.SmoothTransformation)
