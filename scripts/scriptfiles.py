@@ -19,6 +19,29 @@ HERE = Path(__file__).resolve().parent
 SETS = HERE.parent / "tests" / "data"  # the sets the scripts make; only these are made again in place
 
 
+def with_the_projects_python() -> None:
+    """Run this script with the project's Python: a script started as ``scripts/NAME`` gets whatever
+    ``python3`` comes first on the PATH, which may lack PyTorch and this project. Then the script starts
+    again with the checkout's ``.venv/bin/python``; without one, it ends in one line that says what to do."""
+    import os
+
+    missing = next((name for name in _NEEDED if importlib.util.find_spec(name) is None), None)
+    if missing is None:
+        return
+
+    venv = HERE.parent / ".venv"
+    python = venv / "bin" / "python"
+    if python.exists() and Path(sys.prefix).resolve() != venv.resolve() and not os.environ.get(_AGAIN):
+        os.environ[_AGAIN] = "1"  # started again once at most
+        os.execv(python, [str(python), sys.argv[0], *sys.argv[1:]])
+    sys.exit(f"{Path(sys.argv[0]).name}: error: {missing} is not installed for {sys.executable}; install the "
+             f"project (python3 -m venv .venv && .venv/bin/pip install -e '.[eval]') and run the script again")
+
+
+_AGAIN = "MNIST_DRAW_SCRIPT_AGAIN"
+_NEEDED = ("torch", "numpy", "scipy", "PIL", "safetensors", "platformdirs")  # the project's, as pyproject lists them
+
+
 def load_script(name: str) -> ModuleType:
     """``scripts/<name>`` as a module named ``name`` with ``_`` for ``-`` (e.g. ``eval_drawn``)."""
     loader = importlib.machinery.SourceFileLoader(name.replace("-", "_"), str(HERE / name))

@@ -351,6 +351,35 @@ def test_scripts_and_benchmarks_refuse_bad_input_in_one_line(args, says, tmp_pat
     assert (tmp_path / "photo.png").read_bytes() == b"my holiday" and len(list(tmp_path.iterdir())) == 1
 
 
+def test_a_script_started_by_a_python_without_the_project_runs_with_the_checkouts_venv(tmp_path):
+    """`scripts/NAME` starts with whatever python3 comes first on the PATH: one without PyTorch gave a
+    traceback. Now the script starts again with the checkout's .venv/bin/python, or, with none, says what to
+    do in one line. (A copy of scriptfiles in a checkout of its own; `python -S` stands for a bare python.)"""
+    import shutil
+    import stat
+    import subprocess
+    import sys
+
+    scripts = tmp_path / "checkout" / "scripts"
+    scripts.mkdir(parents=True)
+    shutil.copy(ROOT / "scripts" / "scriptfiles.py", scripts)
+    (scripts / "hello").write_text("import scriptfiles\nscriptfiles.with_the_projects_python()\n"
+                                   "import sys, torch\nprint('torch', sys.argv[1:])\n")
+    bare = lambda: subprocess.run([sys.executable, "-S", str(scripts / "hello"), "--x", "1"], capture_output=True,
+                                  text=True, timeout=120, env={k: v for k, v in os.environ.items()
+                                                                if k != "MNIST_DRAW_SCRIPT_AGAIN"})
+    proc = bare()
+    assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert proc.stderr.startswith("hello: error: torch is not installed for ") and "pip install -e" in proc.stderr
+
+    python = tmp_path / "checkout" / ".venv" / "bin" / "python"  # the checkout's venv: this test's python
+    python.parent.mkdir(parents=True)
+    python.write_text(f"#!/bin/sh\nexec {sys.executable} \"$@\"\n")
+    python.chmod(python.stat().st_mode | stat.S_IXUSR)
+    proc = bare()
+    assert proc.returncode == 0 and proc.stdout == "torch ['--x', '1']\n", proc.stderr
+
+
 @pytest.mark.parametrize("script", ["scripts/make-drawn-digits", "scripts/try-recipe", "scripts/screenshot",
                                     "benchmarks/train_speed.py", "benchmarks/presets.py", "benchmarks/gui_training.py"])
 def test_the_scripts_that_need_mnist_say_in_one_line_that_it_is_missing(script, tmp_path):
