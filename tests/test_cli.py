@@ -235,8 +235,9 @@ def test_mnist_train_says_1_epoch_and_keeps_a_presets_name_when_only_its_length_
     assert load_model(out).recipe.name == "seed002"
 
 
-def test_mnist_train_records_the_seed_it_drew_and_that_seed_repeats_the_run(tmp_path):
-    """Without --seed a run draws one; the model file records it, so the run can be repeated."""
+def test_mnist_train_says_and_records_the_seed_it_drew_and_that_seed_repeats_the_run(tmp_path, capsys):
+    """Without --seed a run draws one; it is said and the model file records it (and how many training digits
+    it had), so the run can be repeated."""
     from mnist_draw.model.files import load_model
     from mnist_draw.trainer.cli import main
 
@@ -244,7 +245,8 @@ def test_mnist_train_records_the_seed_it_drew_and_that_seed_repeats_the_run(tmp_
     assert main([*common, "--out", str(tmp_path / "drawn.safetensors")]) == 0
     drawn = load_model(tmp_path / "drawn.safetensors")
     seed = drawn.metadata["seed"]
-    assert isinstance(seed, int)
+    assert isinstance(seed, int) and drawn.metadata["train_limit"] == 640
+    assert f"seed {seed} (drawn at random: --seed {seed} repeats this run)" in capsys.readouterr().err
     assert main([*common, "--seed", str(seed), "--out", str(tmp_path / "again.safetensors")]) == 0
     again = load_model(tmp_path / "again.safetensors")
     assert again.metadata["seed"] == seed

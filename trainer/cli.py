@@ -122,6 +122,19 @@ def _is_first() -> bool:
     return os.environ.get("RANK", "0") == "0"
 
 
+def _seed(args: argparse.Namespace) -> int:
+    """The run's seed: --seed, or one drawn now and said, so that the run can be repeated (the model file
+    records it too). Under torchrun the first process's seed is everyone's (TrainingRun shares it)."""
+    from mnist_draw.trainer.randomness import fresh_seed
+
+    if args.seed is not None:
+        return args.seed
+    seed = fresh_seed()
+    if not args.json:
+        _say(f"seed {seed} (drawn at random: --seed {seed} repeats this run)")
+    return seed
+
+
 def _say(message: str) -> None:
     if _is_first():
         print(message, file=sys.stderr, flush=True)
@@ -193,7 +206,8 @@ def train(args: argparse.Namespace, proc: _Process) -> int:
     out = _out_path(args, recipe.name)
     data = _mnist(args, proc)  # kept on the CPU: the run copies it to the GPU, and goes back to it if the GPU fails
     with _stop_on_sigterm() as cancel:
-        run = TrainingRun(recipe, data, device=proc.device, seed=args.seed, cancel=cancel, train_limit=args.train_limit)
+        run = TrainingRun(recipe, data, device=proc.device, seed=_seed(args), cancel=cancel,
+                          train_limit=args.train_limit)
         if not args.json:
             group = f" ({proc.world.size} processes)" if proc.world else ""
             _say(f"training {recipe.name}: {recipe.describe()} on {proc.device}{group}")
@@ -207,9 +221,9 @@ def fine_tune(args: argparse.Namespace, proc: _Process) -> int:
     """Fine-tune a model on the user's samples mixed with replayed MNIST, and save it."""
     from mnist_draw.paths import default_model_path
     from mnist_draw.samples import load_samples
-    from mnist_draw.trainer.loop import evaluate, result_metadata
+    from mnist_draw.trainer.loop import result_metadata
     from mnist_draw.trainer.personal import EPOCHS as FINETUNE_EPOCHS
-    from mnist_draw.trainer.personal import finetune_metadata, personal_run
+    from mnist_draw.trainer.personal import finetune_metadata, personal_run, scores
 
     if args.samples and not Path(args.samples).is_dir():
         raise Failure(EXIT_USAGE, f"error: --samples {args.samples}: no such folder")
@@ -223,17 +237,19 @@ def fine_tune(args: argparse.Namespace, proc: _Process) -> int:
     _printed_digits(base.recipe)
     out = _out_path(args, base.recipe.name)
     data = _mnist(args, proc)
-    before = evaluate(base.model, data.test_x, data.test_y)
+    before, samples_before = scores(base.model, data, samples_x, samples_y)
     with _stop_on_sigterm() as cancel:
         run = personal_run(base.model, samples_x, samples_y, data, epochs=args.epochs or FINETUNE_EPOCHS,
-                           device=proc.device, seed=args.seed, cancel=cancel)
+                           device=proc.device, seed=_seed(args), cancel=cancel)
         if not args.json:
             _say(f"fine-tuning {base.display_name} on {plural(len(samples_y), 'personal sample')} mixed with "
                  f"MNIST; MNIST test accuracy before: {before:.2%}")
         result = _run_with_progress(run, args)
         meta = result_metadata(result) | finetune_metadata(base.metadata, before, len(samples_y))
         _save(out, result, meta, cancel)
-    _say(f"MNIST test accuracy before {before:.2%}, after {result.test_accuracy:.2%}")
+    _, samples_after = scores(result.model, data, samples_x, samples_y)
+    _say(f"MNIST test accuracy before {before:.2%}, after {result.test_accuracy:.2%}; "
+         f"your {plural(len(samples_y), 'sample')} before {samples_before:.0%}, after {samples_after:.0%}")
     _say(f"saved {out} (test accuracy {result.test_accuracy:.2%})")
     return EXIT_OK
 

@@ -95,6 +95,7 @@ class FitResult:
     cancelled: bool = False
     seconds: float = 0.0
     seed: int | None = None  # the seed the run used (drawn at random when it was given none): repeats it
+    train_limit: int | None = None  # trained on the first this many training digits only (None: all)
 
     @property
     def test_accuracy(self) -> float | None:
@@ -336,7 +337,8 @@ class TrainingRun:
         return _Setup(dev, x, y, data.test_x[rank::size], data.test_y[rank::size], model, trained, optimizer,
                       scheduler, loss_fn, dropout, streams, graphed,
                       recipe.replace(batch_size=distributed.batch_share(recipe.batch_size, self.world)),
-                      FitResult(model, recipe, dev, list(saved.history) if saved else [], seed=self._seed), steps,
+                      FitResult(model, recipe, dev, list(saved.history) if saved else [], seed=self._seed,
+                                train_limit=self.train_limit), steps,
                       saved.step if saved else 0, saved.epoch if saved else 0,
                       OutlierExposure.for_recipe(recipe, dev, self.seed))
 
@@ -510,5 +512,6 @@ def result_metadata(result: FitResult) -> dict:
         "trained_on": str(result.device),
         "cancelled": result.cancelled,
         "seed": result.seed,
+        **({"train_limit": result.train_limit} if result.train_limit is not None else {}),
         "history": [e.to_json() for e in result.history],
     }
