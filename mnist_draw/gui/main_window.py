@@ -47,14 +47,14 @@ READ_SIDE = 256  # the canvas is shrunk to this before preprocessing: plenty for
 MIN_SIZE = (1024, 700)  # the smallest window everything is laid out for
 
 
-def starting_model(explicit: str | None, settings: Settings) -> Path | None:
-    """The model to start with: the one asked for, else the last one used, else the shipped one."""
-    if explicit:
-        return Path(explicit)
+def starting_models(explicit: str | None, settings: Settings) -> list[Path]:
+    """The models to start with, in turn while one cannot be used: the one asked for, the last one used,
+    the shipped one (the last two only where there is a file)."""
+    paths = [Path(explicit)] if explicit else []
     for path in (settings.model_path(), default_model_path()):
-        if path is not None and path.is_file():
-            return path
-    return None
+        if path is not None and path.is_file() and path not in paths:
+            paths.append(path)
+    return paths
 
 
 class MainWindow(QMainWindow):
@@ -93,12 +93,11 @@ class MainWindow(QMainWindow):
         self._connect()
         self.samples.recount()
 
-        path = starting_model(model, settings)
-        if path is None:
-            self.say("No model yet — train one below, or load one (File ▸ Load model…)")
-        else:
-            self.say(f"Loading {path}…")
-            self.use_model(str(path))
+        self.state.starting = starting_models(model, settings)
+        first = self.state.next_starting_model()
+        self.say(f"Loading {first}…" if first else "No model yet — train one below, or load one (File ▸ Load model…)")
+        if first is not None:
+            self.use_model(str(first))
         self.update_actions()
 
     def _layout(self) -> None:
@@ -247,7 +246,11 @@ class MainWindow(QMainWindow):
         self.model_changed.emit(model)
 
     def _model_problem(self, problem: ModelProblem) -> None:
-        live = f"; {self.state.live.title} stays live" if self.state.live else ""
+        after = self.state.next_starting_model()  # at the start, with no model live: the next one in line
+        live = (f"; {self.state.live.title} stays live" if self.state.live
+                else f"; loading {after} instead" if after else "")
+        if after is not None:
+            self.use_model(str(after))
         self.say(f"Model not loaded: {problem.message}{live}")
         self.prediction.show_problem(f"Could not use {Path(problem.path).name}: {problem.message}{live}")
         self.tabs.setCurrentWidget(self.prediction)

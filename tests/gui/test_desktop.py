@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
@@ -229,6 +230,18 @@ def test_a_model_file_that_cannot_be_used_is_said_under_the_models_name(window, 
     problem = window.prediction.problem
     assert problem.isVisible() and problem.text().startswith("Could not use junk.safetensors: ")
     assert problem.text().endswith(f"{window.state.live.title} stays live")
+
+
+def test_a_model_asked_for_at_the_start_that_cannot_be_used_gives_way_to_the_shipped_one(make_window, tmp_path):
+    """`mnist-draw --model broken.safetensors` opened with no model at all, though the shipped one was there."""
+    from mnist_draw.paths import default_model_path
+
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"abc")
+    window = make_window(model=broken)  # waits until a model is live
+    assert window.state.live.path is not None and Path(window.state.live.path) == default_model_path()
+    said = window.prediction.problem.text()
+    assert said.startswith("Could not use broken.safetensors: ") and said.endswith(f"loading {default_model_path()} instead")
 
 
 def test_a_sample_kept_by_a_click_on_a_bar_can_be_taken_back(window, qtbot, current_guess, tmp_path):

@@ -59,7 +59,7 @@ def self_test(model: str | None = None, data: str | None = None) -> int:
 
 
 def _run(model: str | None, data: str | None, tmp: Path) -> str:
-    from mnist_draw.gui.main_window import MainWindow, starting_model
+    from mnist_draw.gui.main_window import MainWindow, starting_models
     from mnist_draw.gui.selftest.mouse import draw_one
     from mnist_draw.gui.settings import Settings
     from mnist_draw.paths import mnist_root
@@ -74,7 +74,7 @@ def _run(model: str | None, data: str | None, tmp: Path) -> str:
         if not window.trainer.check_data():
             root, source = mnist_root(data)
             raise SelfTestFailed(f"MNIST not found in {root} (from {source}); set MNIST_DRAW_DATA or pass --data")
-        if starting_model(model, settings) is not None:
+        if starting_models(model, settings):
             wait_until(lambda: window.state.live is not None or "not loaded" in window.statusBar().currentMessage(),
                        "the model to load")
             if window.state.live is None:

@@ -48,12 +48,14 @@ class AppState:
         self.mistakes_wanted = False  # the Mistakes tab has been looked at: find each model's mistakes
         self.diagnosed: LiveModel | None = None  # the model whose mistakes are shown, or being found
         self.mistakes_failed = False  # ...and could not be found (MNIST missing)
+        self.starting: list[Path] = []  # the models to start with, tried in turn until one goes live
 
     # ------------------------------------------------------------------------------------ models
 
     def model_went_live(self, model: LiveModel | None) -> str:
         """The classifier now reads with ``model`` (None: with none); returns what to say about it ("" for none)."""
         self.live = model
+        self.starting.clear()
         if model is None or not model.finished:
             return ""
         self.recent = [model] + [m for m in self.recent if m is not model and not _same_file(m, model)]
@@ -64,6 +66,10 @@ class AppState:
         trained = model.metadata.get("epochs_trained")
         details = f", {trained} epochs on {model.metadata.get('trained_on', '?')}" if trained else ""
         return f"Model {model.title} from {model.path}: {model.recipe.describe()}{details}"
+
+    def next_starting_model(self) -> Path | None:
+        """The next model to start with while none is live (the one before could not be used), or None."""
+        return self.starting.pop(0) if self.starting and self.live is None else None
 
     def save_live(self, path: str) -> tuple[bool, str]:
         """Save the live model to ``path`` atomically; returns whether it was saved and what to say
