@@ -99,6 +99,9 @@ def measure(code: str) -> dict:
 
 
 def main() -> int:
+    from mnist_draw.errors import OneLineParser
+
+    OneLineParser(description=__doc__.split("\n")[0]).parse_args()  # no options: --help says what it does
     os.environ.setdefault("MNIST_DRAW_HOME", "/tmp/mnist-draw-bench-home")  # the measuring processes' home
     from mnist_draw.paths import mnist_root
     from mnist_draw.trainer.data import has_mnist

@@ -340,6 +340,7 @@ def test_classify_reads_folders_and_patterns_the_shell_left(digit_files, tmp_pat
      "try-recipe: error: cannot save the model to photo.png: a file that is not a model is there"),
     (["scripts/make-non-digits", "--seed", "5", "--out", "photo.png/non-digits"], "make-non-digits: error: "),
     (["benchmarks/presets.py", "--device", "tpu"], "presets.py: error: argument --device: invalid choice: 'tpu'"),
+    (["benchmarks/idle_memory.py", "--bogus"], "idle_memory.py: error: unrecognized arguments: --bogus"),
 ])
 def test_scripts_and_benchmarks_refuse_bad_input_in_one_line(args, says, tmp_path):
     """argparse's usage block, a TypeError from a recipe field of the wrong kind, a model trained and then

@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weight-decay", type=float)
     p.add_argument("--loss", choices=LOSSES, help="ce: cross-entropy; mse: mean squared error against one-hot; "
                    "sse: summed squared error / batch size")
-    p.add_argument("--hidden", help="hidden layer sizes, e.g. 256,64 ('none' for a linear model)")
+    p.add_argument("--hidden", help="hidden layer sizes, e.g. 256,64 ('none', '0' or '' for a linear model)")
     p.add_argument("--activation", choices=[a for a in ACTIVATIONS if a != "none"])
     p.add_argument("--scaling", choices=SCALINGS, help="input scaling: unit = [0,1], standard = Normalize(0.1307, 0.3081)")
     p.add_argument("--dropout", type=float)
@@ -219,7 +219,7 @@ def train(args: argparse.Namespace, proc: _Process) -> int:
 
 def fine_tune(args: argparse.Namespace, proc: _Process) -> int:
     """Fine-tune a model on the user's samples mixed with replayed MNIST, and save it."""
-    from mnist_draw.paths import default_model_path
+    from mnist_draw.paths import default_model_path, samples_dir
     from mnist_draw.samples import load_samples
     from mnist_draw.trainer.loop import result_metadata
     from mnist_draw.trainer.personal import EPOCHS as FINETUNE_EPOCHS
@@ -232,7 +232,7 @@ def fine_tune(args: argparse.Namespace, proc: _Process) -> int:
     for problem in problems:
         _say(f"{_who()}: skipped {problem}")
     if len(samples_y) == 0:
-        raise Failure(EXIT_USAGE, f"error: no personal samples found in {args.samples or 'the user samples folder'} "
+        raise Failure(EXIT_USAGE, f"error: no personal samples found in {args.samples or samples_dir()} "
                                   f"(expected DIR/<digit>/<name>.png)")
     _printed_digits(base.recipe)
     out = _out_path(args, base.recipe.name)
