@@ -295,3 +295,10 @@ def test_a_sample_is_what_the_network_read_of_the_drawing_as_it_is_now(tmp_path,
     assert not state.guess_is_current(picture_waiting=False)  # it reads picture 1, none was sent
     state.picture_sent()
     assert state.guess_is_current(picture_waiting=False) and not state.guess_is_current(picture_waiting=True)
+
+
+def test_a_guess_names_the_units_the_picture_excites_most():
+    guess = Guess(np.zeros((28, 28), np.float32), label=3, hidden=(np.array([0.0, 2.0, -1.0, 5.0, 0.5]),))
+    assert guess.most_active(2) == [3, 1]
+    assert guess.most_active(10) == [3, 1, 4]  # unit 0 (silent) and unit 2 (below zero) are not excited
+    assert Guess(None).most_active(3) == [] and Guess(np.zeros((28, 28)), label=3).most_active(3) == []

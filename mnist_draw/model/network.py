@@ -109,6 +109,11 @@ def build_model(recipe: Recipe, seed: int | None = None) -> MLP:
     return MLP(recipe)
 
 
+def first_layer_weights(state: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The first layer's weights in an MLP's state (one row of 784 per unit): what each unit looks for."""
+    return state["layers.0.weight"]
+
+
 def copy_state(model: nn.Module) -> dict[str, torch.Tensor]:
     """A detached CPU copy of the weights: what may cross to another thread or process."""
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}

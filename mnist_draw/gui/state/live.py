@@ -51,6 +51,14 @@ class Guess:
     hidden: tuple[np.ndarray, ...] = ()  # each hidden layer's activations for this picture, one value per unit
     verdict: Any = None  # mnist_draw.verdict.Verdict: what to tell the user; None without a model or ink
 
+    def most_active(self, n: int) -> list[int]:
+        """The first hidden layer's ``n`` most active units for this picture, most active first (only those
+        the picture excites at all); none without ink, a model or a hidden layer."""
+        if self.pixels is None or self.label is None or not self.hidden:
+            return []
+        first = self.hidden[0]
+        return [int(u) for u in np.argsort(first)[::-1][:n] if first[u] > 0]
+
 
 def live_model_from_file(path: str) -> LiveModel:
     """Load a model file as a LiveModel; raises ModelFileError with a one-line reason."""

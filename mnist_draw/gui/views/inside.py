@@ -164,11 +164,13 @@ class InsideView(QWidget):
         self._show_weights()
 
     def _show_weights(self) -> None:
+        from mnist_draw.model.network import first_layer_weights  # a model is live: PyTorch is loaded
+
         model = self.model
         if model is None or model is self._tiled:
             return
         self._tiled = model
-        weights = model.state["layers.0.weight"].numpy()
+        weights = first_layer_weights(model.state).numpy()
         units, hidden = len(weights), bool(model.recipe.hidden)
         self._images = weight_images(weights)
         if hidden:
@@ -196,9 +198,7 @@ class InsideView(QWidget):
         top: list[int] = []
         if guess.pixels is not None and guess.label is not None and guess.model is not None:
             if guess.hidden and len(guess.hidden[0]) == self.tile_count:
-                first = guess.hidden[0]
-                order = np.argsort(first)[::-1][:MOST_ACTIVE]
-                top = [int(u) for u in order if first[u] > 0]
+                top = guess.most_active(MOST_ACTIVE)
             elif not guess.hidden and self.tile_count == 10:
                 top = [guess.label]
         self.top = top
