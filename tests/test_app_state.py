@@ -302,3 +302,16 @@ def test_a_guess_names_the_units_the_picture_excites_most():
     assert guess.most_active(2) == [3, 1]
     assert guess.most_active(10) == [3, 1, 4]  # unit 0 (silent) and unit 2 (below zero) are not excited
     assert Guess(None).most_active(3) == [] and Guess(np.zeros((28, 28)), label=3).most_active(3) == []
+
+
+def test_a_click_on_a_matrix_cell_filters_the_mistakes_and_a_second_click_clears_it():
+    from types import SimpleNamespace
+
+    from mnist_draw.gui.state.mistakes import Mistakes, filter_for_cell
+
+    assert filter_for_cell((None, None), 4, 9) == (4, 9)
+    assert filter_for_cell((4, 9), 4, 9) == (None, None)
+    assert filter_for_cell((4, 9), 4, 4) == (4, None)  # the diagonal: every misread 4
+    assert filter_for_cell((4, None), 4, 4) == (None, None)
+    found = Mistakes(None, SimpleNamespace(confidence=np.array([0.5, 0.9, 0.7, 0.99])), np.zeros((4, 28, 28)))
+    assert found.surest(np.array([0, 2])) == 2 and found.surest(np.array([3, 1])) == 3

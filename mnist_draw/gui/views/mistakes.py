@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QBoxLayout, QHBoxLayout, QLabel, QPushButton, QSi
                                QWidget)
 
 from mnist_draw.gui.state.live import LiveModel
-from mnist_draw.gui.state.mistakes import Mistakes
+from mnist_draw.gui.state.mistakes import Mistakes, filter_for_cell
 from mnist_draw.gui.views.style import ACCENT
 from mnist_draw.gui.views.tiles import TileGrid
 from mnist_draw.model.recipe import MNIST_TEST_SIZE
@@ -216,11 +216,9 @@ class MistakesView(QWidget):
 
     def _cell_clicked(self, true: int, guess: int) -> None:
         """Show that kind of mistake in the gallery, and put its most confident one on the canvas."""
-        wanted = (true, None) if true == guess else (true, guess)
-        self.set_filter(*((None, None) if wanted == self.filter else wanted))
+        self.set_filter(*filter_for_cell(self.filter, true, guess))
         if self.filter != (None, None) and len(self.shown) and self.mistakes is not None:
-            worst = self.shown[int(np.argmax(self.mistakes.diagnosis.confidence[self.shown]))]
-            self.picked.emit(self.mistakes.images[worst])
+            self.picked.emit(self.mistakes.images[self.mistakes.surest(self.shown)])
 
     def set_filter(self, true: int | None, guess: int | None) -> None:
         """Show the mistakes with this true digit and this guess (None: any) in the gallery."""
