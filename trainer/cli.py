@@ -406,18 +406,21 @@ def _run_with_progress(run, args: argparse.Namespace):
 
 
 def _save(out: Path, result, meta: dict, cancel: threading.Event) -> None:
-    """The first process writes the model, atomically; a SIGTERM meanwhile waits for the save."""
+    """The first process writes the model, atomically, while the others wait for it, so that no process
+    leaves the group while another still uses it (one that left early could abort as it ended); a SIGTERM
+    meanwhile waits for the save."""
     from mnist_draw.model.files import save_model
+    from mnist_draw.trainer import distributed
 
-    if not _is_first():
-        return
-    try:
-        save_model(out, result.model, meta)
-    except OSError as exc:
-        raise Failure(EXIT_FAILED, f"error: could not save the model to {out} ({exc.strerror or exc}); "
-                                   f"nothing was written") from None
-    if cancel.is_set():
-        _say(f"{_who()}: SIGTERM came during the save; the save was finished first")
+    if _is_first():
+        try:
+            save_model(out, result.model, meta)
+        except OSError as exc:
+            raise Failure(EXIT_FAILED, f"error: could not save the model to {out} ({exc.strerror or exc}); "
+                                       f"nothing was written") from None
+        if cancel.is_set():
+            _say(f"{_who()}: SIGTERM came during the save; the save was finished first")
+    distributed.barrier(distributed.current())
 
 
 def _progress_bar(total: int, enabled: bool):
