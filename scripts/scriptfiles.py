@@ -21,25 +21,37 @@ SETS = HERE.parent / "tests" / "data"  # the sets the scripts make; only these a
 
 def with_the_projects_python() -> None:
     """Run this script with the project's Python: a script started as ``scripts/NAME`` gets whatever
-    ``python3`` comes first on the PATH, which may lack PyTorch and this project. Then the script starts
-    again with the checkout's ``.venv/bin/python``; without one, it ends in one line that says what to do."""
+    ``python3`` comes first on the PATH, which may lack PyTorch, or run ``mnist_draw`` from somewhere else
+    (another checkout's venv, an installed copy) and mix the two. Then the script starts again with this
+    checkout's ``.venv/bin/python``; without one, it ends in one line that says what to do."""
     import os
 
-    missing = next((name for name in _NEEDED if importlib.util.find_spec(name) is None), None)
-    if missing is None:
+    problem = _what_is_wrong()
+    if problem is None:
         return
-
     venv = HERE.parent / ".venv"
     python = venv / "bin" / "python"
     if python.exists() and Path(sys.prefix).resolve() != venv.resolve() and not os.environ.get(_AGAIN):
         os.environ[_AGAIN] = "1"  # started again once at most
         os.execv(python, [str(python), sys.argv[0], *sys.argv[1:]])
-    sys.exit(f"{Path(sys.argv[0]).name}: error: {missing} is not installed for {sys.executable}; install the "
-             f"project (python3 -m venv .venv && .venv/bin/pip install -e '.[eval]') and run the script again")
+    sys.exit(f"{Path(sys.argv[0]).name}: error: {problem}; install this checkout (python3 -m venv .venv && "
+             f".venv/bin/pip install -e '.[eval]') and run the script again")
+
+
+def _what_is_wrong() -> str | None:
+    """Why this Python cannot run the checkout's scripts, or None."""
+    missing = next((name for name in _NEEDED if importlib.util.find_spec(name) is None), None)
+    if missing is not None:
+        return f"{missing} is not installed for {sys.executable}"
+    package = Path(importlib.util.find_spec("mnist_draw").origin).resolve().parent
+    if not package.is_relative_to(HERE.parent.resolve()):
+        return f"{sys.executable} runs mnist_draw from {package}, not from this checkout ({HERE.parent})"
+    return None
 
 
 _AGAIN = "MNIST_DRAW_SCRIPT_AGAIN"
-_NEEDED = ("torch", "numpy", "scipy", "PIL", "safetensors", "platformdirs")  # the project's, as pyproject lists them
+# What pyproject.toml installs (and the checkout's own package): a script needs them all.
+_NEEDED = ("torch", "numpy", "scipy", "PIL", "safetensors", "platformdirs", "PySide6", "mnist_draw")
 
 
 def load_script(name: str) -> ModuleType:

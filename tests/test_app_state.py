@@ -196,6 +196,12 @@ def test_a_first_run_ended_without_a_scored_model_takes_its_learning_weights_awa
     state.model_went_live(learning)
     decision = state.run_failed(Failed("out of memory"))
     assert decision.model is shipped and decision.hand_over
+    state = AppState()  # the same with the learning weights still on their way: the model from before follows them
+    state.model_went_live(shipped)
+    state.run_started(job)
+    state.weights_handed(learning)
+    decision = state.run_failed(Failed("out of memory"))
+    assert decision.model is shipped and state.live is shipped and decision.hand_over
 
 
 def test_missing_mnist_fails_the_run_in_the_windows_words(tmp_path):
@@ -315,3 +321,21 @@ def test_a_click_on_a_matrix_cell_filters_the_mistakes_and_a_second_click_clears
     assert filter_for_cell((4, None), 4, 4) == (None, None)
     found = Mistakes(None, SimpleNamespace(confidence=np.array([0.5, 0.9, 0.7, 0.99])), np.zeros((4, 28, 28)))
     assert found.surest(np.array([0, 2])) == 2 and found.surest(np.array([3, 1])) == 3
+
+
+def test_the_start_tries_its_models_in_turn_but_never_over_a_model_the_user_chose(shipped):
+    from pathlib import Path
+
+    state = AppState()
+    state.starting = [Path("asked.safetensors"), Path("last.safetensors"), Path("shipped.safetensors")]
+    assert state.next_starting_model() == Path("asked.safetensors")
+    assert state.next_starting_model("mine.safetensors") is None  # not the one being tried: the list waits
+    assert state.next_starting_model("asked.safetensors") == Path("last.safetensors")
+    state.model_went_live(shipped)
+    assert state.next_starting_model("last.safetensors") is None and state.starting == []  # one is live: done
+
+    state = AppState()
+    state.starting = [Path("asked.safetensors"), Path("shipped.safetensors")]
+    assert state.next_starting_model() == Path("asked.safetensors")
+    state.model_chosen()  # the user loads a file while the first is still on its way
+    assert state.next_starting_model("asked.safetensors") is None  # the shipped one must not replace the choice

@@ -356,31 +356,39 @@ def test_scripts_and_benchmarks_refuse_bad_input_in_one_line(args, says, tmp_pat
 
 def test_a_script_started_by_a_python_without_the_project_runs_with_the_checkouts_venv(tmp_path):
     """`scripts/NAME` starts with whatever python3 comes first on the PATH: one without PyTorch gave a
-    traceback. Now the script starts again with the checkout's .venv/bin/python, or, with none, says what to
-    do in one line. (A copy of scriptfiles in a checkout of its own; `python -S` stands for a bare python.)"""
+    traceback, one running another checkout's mnist_draw mixed the two. Now the script starts again with the
+    checkout's .venv/bin/python, or, with none, says what to do in one line. (A checkout of its own: a copy of
+    scriptfiles, a stand-in mnist_draw, a venv that is this test's python with the checkout on its path;
+    `python -S` stands for a python without PyTorch.)"""
     import shutil
     import stat
     import subprocess
     import sys
 
-    scripts = tmp_path / "checkout" / "scripts"
-    scripts.mkdir(parents=True)
-    shutil.copy(ROOT / "scripts" / "scriptfiles.py", scripts)
-    (scripts / "hello").write_text("import scriptfiles\nscriptfiles.with_the_projects_python()\n"
-                                   "import sys, torch\nprint('torch', sys.argv[1:])\n")
-    bare = lambda: subprocess.run([sys.executable, "-S", str(scripts / "hello"), "--x", "1"], capture_output=True,
-                                  text=True, timeout=120, env={k: v for k, v in os.environ.items()
-                                                                if k != "MNIST_DRAW_SCRIPT_AGAIN"})
-    proc = bare()
-    assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
-    assert proc.stderr.startswith("hello: error: torch is not installed for ") and "pip install -e" in proc.stderr
+    checkout = tmp_path / "checkout"
+    (checkout / "scripts").mkdir(parents=True)
+    (checkout / "mnist_draw").mkdir()
+    (checkout / "mnist_draw" / "__init__.py").write_text("")
+    shutil.copy(ROOT / "scripts" / "scriptfiles.py", checkout / "scripts")
+    (checkout / "scripts" / "hello").write_text("import scriptfiles\nscriptfiles.with_the_projects_python()\n"
+                                                "import sys, torch, mnist_draw\nprint(mnist_draw.__file__)\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("MNIST_DRAW_SCRIPT_AGAIN", "PYTHONPATH")}
+    run = lambda *python: subprocess.run([*python, str(checkout / "scripts" / "hello")], capture_output=True,
+                                         text=True, timeout=120, env=env)
+    for python, says in (([sys.executable, "-S"], "torch is not installed for "),
+                         ([sys.executable], f"{sys.executable} runs mnist_draw from {ROOT / 'mnist_draw'}, not from "
+                                            f"this checkout ({checkout})")):
+        proc = run(*python)
+        assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+        assert proc.stderr.startswith(f"hello: error: {says}") and "pip install -e" in proc.stderr, proc.stderr
 
-    python = tmp_path / "checkout" / ".venv" / "bin" / "python"  # the checkout's venv: this test's python
+    python = checkout / ".venv" / "bin" / "python"
     python.parent.mkdir(parents=True)
-    python.write_text(f"#!/bin/sh\nexec {sys.executable} \"$@\"\n")
+    python.write_text(f"#!/bin/sh\nPYTHONPATH={checkout} exec {sys.executable} \"$@\"\n")
     python.chmod(python.stat().st_mode | stat.S_IXUSR)
-    proc = bare()
-    assert proc.returncode == 0 and proc.stdout == "torch ['--x', '1']\n", proc.stderr
+    for starter in ([sys.executable, "-S"], [sys.executable]):
+        proc = run(*starter)
+        assert proc.returncode == 0 and proc.stdout == f"{checkout / 'mnist_draw' / '__init__.py'}\n", proc.stderr
 
 
 @pytest.mark.parametrize("script", ["scripts/make-drawn-digits", "scripts/try-recipe", "scripts/screenshot",

@@ -89,6 +89,32 @@ def test_a_process_that_crashes_ends_the_others_with_one_line(tmp_path):
     assert not out.exists()
 
 
+# The first process cannot save (a disk that fills up as the run ends): save_model fails in it.
+FULL_DISK = """
+import errno, sys
+from mnist_draw.model import files
+from mnist_draw.trainer.cli import main
+def full(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+files.save_model = full
+sys.exit(main())
+"""
+
+
+def test_a_save_that_fails_in_the_first_process_ends_every_process_with_its_one_line(tmp_path):
+    """The others wait to hear how the save went (so that none leaves the group early): they end with it,
+    quietly, instead of losing contact with the first or waiting for the group's timeout."""
+    (tmp_path / "full.py").write_text(FULL_DISK)
+    out = tmp_path / "m.safetensors"
+    started = time.monotonic()
+    proc = _torchrun(str(tmp_path / "full.py"), *TRAIN, "--epochs", "1", "--out", str(out))
+    assert proc.returncode != 0 and time.monotonic() - started < 60
+    ours = [line for line in proc.stderr.splitlines() if line.startswith("mnist-train")]
+    assert ours == [f"mnist-train (process 0 of 2): error: could not save the model to {out} (No space left on "
+                    f"device); nothing was written"], proc.stderr
+    assert not out.exists()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

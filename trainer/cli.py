@@ -74,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-steps", type=int, help="stop after this many batches in all")
     p.add_argument("--train-limit", type=int, metavar="N", help="train on the first N training digits only")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
-    p.add_argument("--seed", type=int)
+    p.add_argument("--seed", type=int, help="repeat a run exactly (default: a seed drawn at random, said and "
+                                            "stored in the model file)")
     p.add_argument("--threads", type=int, metavar="N", help="CPU threads for training (default: all cores, "
                    "shared among the processes torchrun starts on the machine; fewer leaves the machine usable)")
     p.add_argument("--data", metavar="DIR", help="folder holding MNIST/raw (default: $MNIST_DRAW_DATA, then the user cache)")
@@ -123,15 +124,15 @@ def _is_first() -> bool:
 
 
 def _seed(args: argparse.Namespace) -> int:
-    """The run's seed: --seed, or one drawn now and said, so that the run can be repeated (the model file
-    records it too). Under torchrun the first process's seed is everyone's (TrainingRun shares it)."""
+    """The run's seed: --seed, or one drawn now and said (on stderr, --json or not), so that the run can be
+    repeated (the model file records it too). Under torchrun the first process's seed is everyone's
+    (TrainingRun shares it)."""
     from mnist_draw.trainer.randomness import fresh_seed
 
     if args.seed is not None:
         return args.seed
     seed = fresh_seed()
-    if not args.json:
-        _say(f"seed {seed} (drawn at random: --seed {seed} repeats this run)")
+    _say(f"seed {seed} (drawn at random: --seed {seed} repeats this run)")  # stderr: --json's stdout stays JSON
     return seed
 
 
@@ -406,21 +407,26 @@ def _run_with_progress(run, args: argparse.Namespace):
 
 
 def _save(out: Path, result, meta: dict, cancel: threading.Event) -> None:
-    """The first process writes the model, atomically, while the others wait for it, so that no process
-    leaves the group while another still uses it (one that left early could abort as it ended); a SIGTERM
-    meanwhile waits for the save."""
+    """The first process writes the model, atomically, while the others wait to hear how it went, so that no
+    process leaves the group while another still uses it (one that left early could abort as it ended);
+    a SIGTERM meanwhile waits for the save."""
     from mnist_draw.model.files import save_model
     from mnist_draw.trainer import distributed
 
+    failure = None
     if _is_first():
         try:
             save_model(out, result.model, meta)
         except OSError as exc:
-            raise Failure(EXIT_FAILED, f"error: could not save the model to {out} ({exc.strerror or exc}); "
-                                       f"nothing was written") from None
-        if cancel.is_set():
+            failure = Failure(EXIT_FAILED, f"error: could not save the model to {out} ({exc.strerror or exc}); "
+                                           f"nothing was written")
+        if cancel.is_set() and failure is None:
             _say(f"{_who()}: SIGTERM came during the save; the save was finished first")
-    distributed.barrier(distributed.current())
+    world = distributed.current()
+    if world is not None and distributed.total([failure is not None], world)[0] and failure is None:
+        failure = Failure(EXIT_FAILED, "the first process could not save the model")  # it says why; these stay quiet
+    if failure is not None:
+        raise failure
 
 
 def _progress_bar(total: int, enabled: bool):

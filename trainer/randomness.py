@@ -25,8 +25,9 @@ from torch import nn
 
 
 def fresh_seed() -> int:
-    """A seed from the operating system's entropy (not from PyTorch's global generator)."""
-    return secrets.randbits(63)
+    """A seed from the operating system's entropy (not from PyTorch's global generator), below 2**31, so
+    that it fits any seed field (the window's too: mnist_draw.gui.state.run.SEED_RANGE)."""
+    return secrets.randbits(31)
 
 
 def derive(seed: int, *keys: object) -> int:

@@ -33,7 +33,7 @@ class ModelsControl(QObject):
             action = self.menu.addAction(model.title + (f" — {model.path}" if model.path else ""))
             action.setCheckable(True)
             action.setChecked(model is self.state.live)
-            action.triggered.connect(lambda checked=False, m=model: self.use.emit(m))
+            action.triggered.connect(lambda checked=False, m=model: self._choose(m))
 
     def choose_model(self) -> None:
         start = str(self.state.model_folder or models_dir())
@@ -42,7 +42,11 @@ class ModelsControl(QObject):
             self.load_model_file(path)
 
     def load_model_file(self, path: str) -> None:
-        self.use.emit(str(path))
+        self._choose(str(path))
+
+    def _choose(self, model) -> None:
+        self.state.model_chosen()
+        self.use.emit(model)
 
     def choose_save_path(self) -> None:
         if self.state.live is None:

@@ -75,8 +75,11 @@ def _run(model: str | None, data: str | None, tmp: Path) -> str:
             root, source = mnist_root(data)
             raise SelfTestFailed(f"MNIST not found in {root} (from {source}); set MNIST_DRAW_DATA or pass --data")
         if starting_models(model, settings):
-            wait_until(lambda: window.state.live is not None or "not loaded" in window.statusBar().currentMessage(),
-                       "the model to load")
+            def settled() -> bool:  # a model is live, or the last one in line could not be used either
+                said = window.statusBar().currentMessage()
+                return window.state.live is not None or ("not loaded" in said and "instead" not in said)
+
+            wait_until(settled, "the model to load")
             if window.state.live is None:
                 raise SelfTestFailed(window.statusBar().currentMessage())
         first_model = window.state.live

@@ -49,6 +49,7 @@ class AppState:
         self.diagnosed: LiveModel | None = None  # the model whose mistakes are shown, or being found
         self.mistakes_failed = False  # ...and could not be found (MNIST missing)
         self.starting: list[Path] = []  # the models to start with, tried in turn until one goes live
+        self._starting_now: str | None = None  # the one of them being tried
 
     # ------------------------------------------------------------------------------------ models
 
@@ -67,9 +68,19 @@ class AppState:
         details = f", {trained} epochs on {model.metadata.get('trained_on', '?')}" if trained else ""
         return f"Model {model.title} from {model.path}: {model.recipe.describe()}{details}"
 
-    def next_starting_model(self) -> Path | None:
-        """The next model to start with while none is live (the one before could not be used), or None."""
-        return self.starting.pop(0) if self.starting and self.live is None else None
+    def next_starting_model(self, failed: str | None = None) -> Path | None:
+        """The model to start with: the first (``failed`` None), or the next when the one being tried could not
+        be used (``failed`` is its path) and none is live; None when the list is done, or when what failed is
+        not the one being tried (the user's own choice: choosing a model ends the list, :meth:`model_chosen`)."""
+        if self.live is not None or not self.starting or failed != self._starting_now:
+            return None
+        path = self.starting.pop(0)
+        self._starting_now = str(path)
+        return path
+
+    def model_chosen(self) -> None:
+        """The user chose a model (loaded a file, or picked one from the menu): the start's list is over."""
+        self.starting.clear()
 
     def save_live(self, path: str) -> tuple[bool, str]:
         """Save the live model to ``path`` atomically; returns whether it was saved and what to say
@@ -112,12 +123,12 @@ class AppState:
                                outcome.model)
 
     def _run_ended(self, message: str, model: LiveModel | None) -> Decision:
-        """The run is over and ``model`` is to be live. It is handed over unless it is live already; None
-        (no model before, none scored) is handed over only to take away learning weights the run handed
-        over, decided on what was handed, not on what is live yet (weights may still be on their way)."""
+        """The run is over and ``model`` is to be live (None: no model before, none scored). It is handed over
+        whenever the run handed learning weights over, decided on what was handed, not on what is live yet
+        (weights may still be on their way, and must not stay live after it), and else unless it is live."""
         handed = self.run.handed if self.run is not None else None
         self.run = None
-        hand_over = model is not self.live if model is not None else handed is not None
+        hand_over = handed is not None or (model is not None and model is not self.live)
         return Decision(message, model, hand_over)
 
     def finetune_blocker(self, samples: int) -> str | None:
