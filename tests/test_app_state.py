@@ -339,3 +339,13 @@ def test_the_start_tries_its_models_in_turn_but_never_over_a_model_the_user_chos
     assert state.next_starting_model() == Path("asked.safetensors")
     state.model_chosen()  # the user loads a file while the first is still on its way
     assert state.next_starting_model("asked.safetensors") is None  # the shipped one must not replace the choice
+
+
+def test_a_seed_drawn_anywhere_fits_the_windows_seed_field():
+    """mnist-train and the training loop draw seeds that the window's Seed field takes (a 63-bit one did not)."""
+    from mnist_draw.gui.state.run import SEED_RANGE, parse_seed
+    from mnist_draw.trainer.randomness import fresh_seed
+
+    drawn = [fresh_seed() for _ in range(200)]
+    assert all(0 <= s < SEED_RANGE for s in drawn) and len(set(drawn)) > 190
+    assert parse_seed(str(max(drawn))) == (max(drawn), True)
