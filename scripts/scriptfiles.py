@@ -91,6 +91,14 @@ def add_seed_option(parser: argparse.ArgumentParser, seed: int) -> None:
                         "kind, to see whether a difference between two models holds up (the repo's set: the default)")
 
 
+def add_out_option(parser: argparse.ArgumentParser, default: Path) -> None:
+    """``--out`` for a set script: the repo's set (``default``) is made again in place; another folder must be
+    new or empty (:func:`clear_for_drawings`)."""
+    parser.add_argument("--out", type=Path, default=default, help=f"where the drawings go (default: the repo's "
+                        f"set, {default.relative_to(HERE.parent)}, made again in place; another folder must be "
+                        f"new or empty)")
+
+
 def clear_for_drawings(folder: Path, script: str) -> None:
     """Make ``folder`` ready for a set script's drawings: a new or empty folder, or one of the repo's own
     sets (under ``tests/data``), whose drawings from a run before are removed (``*.png``, also in digit
