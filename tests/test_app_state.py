@@ -71,6 +71,8 @@ def test_train_hand_over_save_and_load_without_a_display(shipped, mnist, tmp_pat
         state.model_went_live(model)
         assert state.live is model and not model.finished
     assert state.recent == [shipped]  # ...but weights handed over while learning are no finished model
+    saved, said = state.save_live(str(tmp_path / "learning.safetensors"))  # nor saved as one
+    assert not saved and said.startswith("The network is still learning") and not (tmp_path / "learning.safetensors").exists()
     assert [r.epoch for r in records if isinstance(r, EpochEvent)] == [1, 2]
     assert any(isinstance(r, Progress) for r in records)
 
@@ -329,16 +331,36 @@ def test_the_start_tries_its_models_in_turn_but_never_over_a_model_the_user_chos
     state = AppState()
     state.starting = [Path("asked.safetensors"), Path("last.safetensors"), Path("shipped.safetensors")]
     assert state.next_starting_model() == Path("asked.safetensors")
-    assert state.next_starting_model("mine.safetensors") is None  # not the one being tried: the list waits
-    assert state.next_starting_model("asked.safetensors") == Path("last.safetensors")
-    state.model_went_live(shipped)
+    assert state.next_starting_model("mine.safetensors", "x") is None  # not the one being tried: the list waits
+    assert state.next_starting_model("asked.safetensors", "asked.safetensors: not a model file") == \
+        Path("last.safetensors")
+    said = state.model_went_live(shipped)  # the next one in line went live: why the first did not is said too
+    assert said.startswith(f"Model {shipped.title} from ") and said.endswith(
+        " (asked.safetensors could not be used: not a model file)")
     assert state.next_starting_model("last.safetensors") is None and state.starting == []  # one is live: done
 
     state = AppState()
     state.starting = [Path("asked.safetensors"), Path("shipped.safetensors")]
     assert state.next_starting_model() == Path("asked.safetensors")
-    state.model_chosen()  # the user loads a file while the first is still on its way
-    assert state.next_starting_model("asked.safetensors") is None  # the shipped one must not replace the choice
+    state.model_chosen("good.safetensors")  # the user loads a file while the first is still on its way
+    assert state.next_starting_model("asked.safetensors", "x") is None  # the shipped one must not replace it
+    state.model_chosen("missing.safetensors")  # ...but if the user's file cannot be used either, the list goes on
+    assert state.next_starting_model("missing.safetensors", "no such file") == Path("shipped.safetensors")
+
+
+def test_what_a_runs_end_says_stays_and_a_model_picked_again_is_named(shipped, mnist):
+    state = AppState()
+    state.model_went_live(shipped)
+    job = job_from_form(form(epochs=1, train_limit=60000), data=str(mnist.root))
+    state.run_started(job)
+    learning = next(r.model for r in run(job, on_record=_stop_at_the_first_hand_over) if isinstance(r, Handover))
+    state.weights_handed(learning)
+    state.model_went_live(learning)
+    decision = state.run_finished(Outcome(None, True, 0, 1, None, 1.0, job.seed))
+    assert decision.hand_over and decision.message == f"Stopped before the first epoch ended: {shipped.title} is live again"
+    assert state.model_went_live(decision.model) == ""  # not "Model ... from ...", over the stop's message
+    trained = LiveModel(preset("seed002"), learning.state, "seed002", 0.9, {"epochs_trained": 1})
+    assert state.model_went_live(trained) == f"{trained.title} is live"  # picked from the Models menu
 
 
 def test_a_seed_drawn_anywhere_fits_the_windows_seed_field():

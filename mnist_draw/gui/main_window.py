@@ -152,9 +152,9 @@ class MainWindow(QMainWindow):
     def update_actions(self) -> None:
         self.actions.undo.setEnabled(self.canvas.can_undo())
         self.actions.redo.setEnabled(self.canvas.can_redo())
-        self.actions.clear.setEnabled(not self.canvas.empty)
+        self.actions.clear.setEnabled(self.canvas.can_clear())
         self.actions.save_drawing.setEnabled(not self.canvas.empty)
-        self.actions.save.setEnabled(self.state.live is not None)
+        self.actions.save.setEnabled(self.state.live is not None and self.state.live.finished)
         self.actions.load.setEnabled(self.state.run is None)
         self.actions.models_menu.setEnabled(self.state.run is None)
         self.trainer.update_finetune()
@@ -246,13 +246,13 @@ class MainWindow(QMainWindow):
         self.model_changed.emit(model)
 
     def _model_problem(self, problem: ModelProblem) -> None:
-        after = self.state.next_starting_model(problem.path)  # at the start, with none live: the next in line
+        after = self.state.next_starting_model(problem.path, problem.message)  # at the start: the next in line
         live = (f"; {self.state.live.title} stays live" if self.state.live
                 else f"; loading {after} instead" if after else "")
         if after is not None:
             self.use_model(str(after))
         self.say(f"Model not loaded: {problem.message}{live}")
-        self.prediction.show_problem(f"Could not use {Path(problem.path).name}: {problem.message}{live}")
+        self.prediction.show_problem(f"Could not use {Path(problem.path).name}: {problem.reason}{live}")
         self.tabs.setCurrentWidget(self.prediction)
         self.model_problem.emit(problem.message)
 

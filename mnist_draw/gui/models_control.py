@@ -45,7 +45,7 @@ class ModelsControl(QObject):
         self._choose(str(path))
 
     def _choose(self, model) -> None:
-        self.state.model_chosen()
+        self.state.model_chosen(model if isinstance(model, str) else None)
         self.use.emit(model)
 
     def choose_save_path(self) -> None:

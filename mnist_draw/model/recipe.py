@@ -228,13 +228,16 @@ def edited(base: Recipe, **changes: Any) -> Recipe:
     return recipe
 
 
-def activation_for(hidden: Sequence[int], activation: str) -> str:
+def activation_for(hidden: Sequence[int], activation: str, preset_activation: str = "relu") -> str:
     """The activation to use when a recipe's hidden layers are changed and its activation is not: none for
-    a linear model (no hidden layer, nothing to activate), ReLU where a linear recipe gains hidden layers
-    (layers with no activation between them are still one linear map), else the recipe's own."""
+    a linear model (no hidden layer, nothing to activate); where layers come back to one with none (layers
+    with no activation between them are still one linear map), its preset's own, or ReLU for a linear
+    preset; else the activation it has."""
     if not hidden:
         return "none"
-    return "relu" if activation == "none" else activation
+    if activation != "none":
+        return activation
+    return preset_activation if preset_activation != "none" else "relu"
 
 
 def parse_hidden(text: str | Sequence[int]) -> tuple[int, ...]:

@@ -81,8 +81,19 @@ def test_undo_redo_and_clear_by_keyboard(window, qtbot):
 def test_undo_or_clear_in_the_middle_of_a_stroke_ends_that_stroke(window, qtbot):
     """Ctrl+Z with the button still held takes back that stroke (not the one before), Esc clears: the rest of
     the drag draws nothing, and the release does not bring the stroke back (it came back whole, over the
-    undone or cleared canvas)."""
+    undone or cleared canvas). The window's very first stroke too: Undo and Clear are offered while it is drawn
+    (there was nothing before it to undo, so the keys did nothing)."""
     canvas = window.canvas
+    for key in (Qt.Key.Key_Z, Qt.Key.Key_Escape):
+        assert canvas.empty and not window.actions.undo.isEnabled() and not window.actions.clear.isEnabled()
+        send_mouse(canvas, QEvent.Type.MouseButtonPress, canvas_point(canvas, 0.2, 0.5))
+        move_with_button(canvas, canvas_point(canvas, 0.5, 0.5))
+        assert canvas.ink_pixels() > 0 and window.actions.undo.isEnabled() and window.actions.clear.isEnabled()
+        qtbot.keyClick(window, key, Qt.KeyboardModifier.ControlModifier if key == Qt.Key.Key_Z else
+                       Qt.KeyboardModifier.NoModifier)
+        send_mouse(canvas, QEvent.Type.MouseButtonRelease, canvas_point(canvas, 0.8, 0.5),
+                   buttons=Qt.MouseButton.NoButton)
+        assert canvas.ink_pixels() == 0 and canvas.empty and not window.actions.undo.isEnabled()
     draw_one(canvas)
     one = canvas.ink_pixels()
     for key, left in ((Qt.Key.Key_Z, one), (Qt.Key.Key_Escape, 0)):

@@ -232,7 +232,8 @@ def test_a_model_file_that_cannot_be_used_is_said_under_the_models_name(window, 
     assert problem.text().endswith(f"{window.state.live.title} stays live")
 
 
-def test_a_model_asked_for_at_the_start_that_cannot_be_used_gives_way_to_the_shipped_one(make_window, tmp_path):
+def test_a_model_asked_for_at_the_start_that_cannot_be_used_gives_way_to_the_shipped_one(make_window, tmp_path,
+                                                                                          qtbot):
     """`mnist-draw --model broken.safetensors` opened with no model at all, though the shipped one was there."""
     from mnist_draw.paths import default_model_path
 
@@ -241,7 +242,11 @@ def test_a_model_asked_for_at_the_start_that_cannot_be_used_gives_way_to_the_shi
     window = make_window(model=broken)  # waits until a model is live
     assert window.state.live.path is not None and Path(window.state.live.path) == default_model_path()
     said = window.prediction.problem.text()
-    assert said.startswith("Could not use broken.safetensors: ") and said.endswith(f"loading {default_model_path()} instead")
+    assert said.startswith("Could not use broken.safetensors: not a model file") and said.endswith(
+        f"loading {default_model_path()} instead")
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Model default"))  # and why, still
+    assert window.statusBar().currentMessage().endswith("(broken.safetensors could not be used: not a model file "
+                                                        "(only 3 bytes))")
 
 
 def test_a_sample_kept_by_a_click_on_a_bar_can_be_taken_back(window, qtbot, current_guess, tmp_path):

@@ -120,7 +120,7 @@ def test_resume_continues_the_run(window, qtbot):
 def test_a_first_run_stopped_before_its_first_epoch_leaves_no_half_trained_model(make_window, no_shipped_model, qtbot,
                                                                                   current_guess):
     """With no model before, the weights shown while learning go when the run ends without a scored epoch:
-    "No model yet" again, nothing to save (they stayed live and saveable)."""
+    "No model yet" again (they stayed live and saveable); while it learns, Save model waits for a finished model."""
     from mnist_draw.gui.views.prediction import NO_MODEL
 
     window = make_window(model=None)
@@ -129,7 +129,8 @@ def test_a_first_run_stopped_before_its_first_epoch_leaves_no_half_trained_model
     _start(qtbot, panel)
     qtbot.waitUntil(lambda: window.state.live is not None, timeout=RUN_MS)  # its learning weights are read live
     draw_one(window.canvas)
-    assert current_guess(window).model is window.state.live and window.actions.save.isEnabled()
+    assert current_guess(window).model is window.state.live
+    assert not window.actions.save.isEnabled()  # weights still learning are read, not saved as a finished model
     with qtbot.waitSignal(window.model_changed, timeout=RUN_MS):
         qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
     assert window.state.live is None and not window.actions.save.isEnabled()
@@ -240,6 +241,12 @@ def test_layers_typed_into_a_linear_preset_get_an_activation_as_on_the_command_l
     form.hidden.selectAll()
     qtbot.keyClick(form.hidden, Qt.Key.Key_Backspace)
     assert form.hidden.text() == "" and form.activation.currentText() == "none"
+    form.preset.setCurrentText("seed003")  # a sigmoid preset: layers emptied and typed again get its sigmoid back
+    form.hidden.selectAll()
+    qtbot.keyClick(form.hidden, Qt.Key.Key_Backspace)
+    assert form.activation.currentText() == "none"
+    qtbot.keyClicks(form.hidden, "50")
+    assert form.activation.currentText() == "sigmoid"
 
 
 def test_missing_data_says_where_it_looked_and_a_folder_can_be_chosen(make_window, trained_model, tmp_path, qtbot,

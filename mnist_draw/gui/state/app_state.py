@@ -49,7 +49,9 @@ class AppState:
         self.diagnosed: LiveModel | None = None  # the model whose mistakes are shown, or being found
         self.mistakes_failed = False  # ...and could not be found (MNIST missing)
         self.starting: list[Path] = []  # the models to start with, tried in turn until one goes live
-        self._starting_now: str | None = None  # the one of them being tried
+        self._starting_now: str | None = None  # the one of them being tried (or the user's choice meanwhile)
+        self._start_problem = ""  # why the model asked for at the start could not be used, said with the next
+        self._said: LiveModel | None = None  # a model a run's end hands over, having said so already
 
     # ------------------------------------------------------------------------------------ models
 
@@ -57,36 +59,46 @@ class AppState:
         """The classifier now reads with ``model`` (None: with none); returns what to say about it ("" for none)."""
         self.live = model
         self.starting.clear()
+        said, self._said = self._said, None
         if model is None or not model.finished:
             return ""
         self.recent = [model] + [m for m in self.recent if m is not model and not _same_file(m, model)]
         del self.recent[RECENT:]
-        if model.path is None:
+        if model is said:  # the run's end said what goes live: that stays on screen
             return ""
+        if model.path is None:  # a trained model, picked again from the Models menu
+            return f"{model.title} is live"
         self.model_folder = Path(model.path).parent
-        trained = model.metadata.get("epochs_trained")
-        details = f", {trained} epochs on {model.metadata.get('trained_on', '?')}" if trained else ""
-        return f"Model {model.title} from {model.path}: {model.recipe.describe()}{details}"
+        trained, planned = model.metadata.get("epochs_trained"), model.recipe.epochs
+        details = (f", trained on {model.metadata.get('trained_on', '?')}" + (f" for {trained} of them" if trained
+                   != planned else "")) if trained else ""
+        problem, self._start_problem = self._start_problem, ""
+        return f"Model {model.title} from {model.path}: {model.recipe.describe()}{details}{problem}"
 
-    def next_starting_model(self, failed: str | None = None) -> Path | None:
+    def next_starting_model(self, failed: str | None = None, why: str = "") -> Path | None:
         """The model to start with: the first (``failed`` None), or the next when the one being tried could not
-        be used (``failed`` is its path) and none is live; None when the list is done, or when what failed is
-        not the one being tried (the user's own choice: choosing a model ends the list, :meth:`model_chosen`)."""
+        be used (``failed`` is its path, ``why`` the reason, said again once the next one is live) and none is
+        live; None when the list is done, or when what failed is not the one being tried."""
         if self.live is not None or not self.starting or failed != self._starting_now:
             return None
+        if failed is not None:
+            self._start_problem = f" ({Path(failed).name} could not be used: {why.removeprefix(failed + ': ')})"
         path = self.starting.pop(0)
         self._starting_now = str(path)
         return path
 
-    def model_chosen(self) -> None:
-        """The user chose a model (loaded a file, or picked one from the menu): the start's list is over."""
-        self.starting.clear()
+    def model_chosen(self, path: str | None) -> None:
+        """The user chose a model: a file (``path``) or one from the Models menu (None). The start's list waits
+        on it: it goes on only if that file cannot be used either, and ends when any model goes live."""
+        self._starting_now = path
 
     def save_live(self, path: str) -> tuple[bool, str]:
         """Save the live model to ``path`` atomically; returns whether it was saved and what to say
         (raises nothing)."""
         if self.live is None:
             return False, "No model to save yet: train one first"
+        if not self.live.finished:
+            return False, "The network is still learning: save it when the run ends (Stop keeps its last epoch)"
         try:
             saved = save_live_model(self.live, path)
         except OSError as exc:
@@ -129,6 +141,7 @@ class AppState:
         handed = self.run.handed if self.run is not None else None
         self.run = None
         hand_over = handed is not None or (model is not None and model is not self.live)
+        self._said = model if hand_over else None
         return Decision(message, model, hand_over)
 
     def finetune_blocker(self, samples: int) -> str | None:

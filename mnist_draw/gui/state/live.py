@@ -96,3 +96,8 @@ class ModelProblem:
 
     path: str
     message: str  # one line
+
+    @property
+    def reason(self) -> str:
+        """The message without the path it starts with (a label that names the file already)."""
+        return self.message.removeprefix(f"{self.path}: ")

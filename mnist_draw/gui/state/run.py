@@ -142,9 +142,10 @@ class FineTuneScores:
     samples_after: float | None = None
 
     def summary(self) -> str:
-        """E.g. "MNIST test: 97.1% → 96.9%; your 12 samples: 60% → 100%"."""
+        """E.g. "MNIST test: 97.10% → 96.90%; your 12 samples: 60% → 100%" (before it ended: the before only)."""
         if self.mnist_after is None or self.samples_after is None:
-            return f"MNIST test: {self.mnist_before:.1%}; your {self.samples} samples: {self.samples_before:.0%}"
+            return (f"before fine-tuning: MNIST test {self.mnist_before:.2%}; your {self.samples} samples "
+                    f"{self.samples_before:.0%}")
         return (f"MNIST test: {self.mnist_before:.2%} → {self.mnist_after:.2%}; "
                 f"your {self.samples} samples: {self.samples_before:.0%} → {self.samples_after:.0%}")
 

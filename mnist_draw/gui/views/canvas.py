@@ -134,7 +134,10 @@ class Canvas(QWidget):
         return int((qimage_to_array(self._image) < PAPER // 2).sum()) if not self._image.isNull() else 0
 
     def can_undo(self) -> bool:
-        return self._history.can_undo
+        return self._history.can_undo or self._path is not None  # during a stroke: that stroke
+
+    def can_clear(self) -> bool:
+        return not self.empty or self._path is not None
 
     def can_redo(self) -> bool:
         return self._history.can_redo
@@ -157,6 +160,8 @@ class Canvas(QWidget):
     def clear(self) -> None:
         if not self.empty:
             self._commit(Drawing())
+        elif self._path is not None:  # the first stroke, still being drawn: it goes
+            self._show()
 
     def choose_file(self) -> None:
         """Ask for a picture file and put it on the canvas."""
@@ -281,6 +286,7 @@ class Canvas(QWidget):
         self._last = self._unit(event.position())
         self._path = QPainterPath(self._last)
         self._add_segment(self._last + QPointF(1e-4, 0))  # a click leaves a dot
+        self.history_changed.emit()  # a stroke being drawn can be undone or cleared
 
     def mouseMoveEvent(self, event) -> None:
         if self._path is None or not event.buttons() & Qt.MouseButton.LeftButton:
@@ -295,6 +301,7 @@ class Canvas(QWidget):
         self._path = None
         if self.eraser and self.empty:  # nothing to erase: no drawing, and no step to undo
             self._render()
+            self.history_changed.emit()
             return self.changed.emit()
         self._commit(Drawing(self._drawing.strokes + (stroke,), self._drawing.background))
 

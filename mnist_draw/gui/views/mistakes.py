@@ -242,7 +242,7 @@ class MistakesView(QWidget):
         if self.mistakes is None:
             text = ""
         elif true is None:
-            text = f"All {n} misread digits (click a cell to see one kind of mistake, a digit to draw it)"
+            text = f"All {n:,} misread digits (click a cell to see one kind of mistake, a digit to draw it)"
         elif guess is None:
             text = f"Every {true} read wrong: {n}"
         else:

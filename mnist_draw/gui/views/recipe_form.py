@@ -127,7 +127,9 @@ class RecipeForm(QGroupBox):
             hidden = recipe.parse_hidden(text)
         except ValueError:
             return
-        self.activation.setCurrentText(recipe.activation_for(hidden, self.activation.currentText()))
+        chosen = self._presets.get(self.preset.currentText())
+        self.activation.setCurrentText(recipe.activation_for(hidden, self.activation.currentText(),
+                                                             chosen.activation if chosen else "relu"))
 
     def values(self) -> dict:
         """The fields as plain values (what a job is built from, and what the settings remember)."""
