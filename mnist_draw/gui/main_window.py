@@ -183,9 +183,6 @@ class MainWindow(QMainWindow):
         self.say(f"Saved the drawing to {target}")
         return True
 
-    def set_eraser(self, on: bool) -> None:
-        self.canvas.eraser = on
-
     def say(self, message: str) -> None:
         """A one-line message in the status bar (what went wrong, or what just happened)."""
         if message:

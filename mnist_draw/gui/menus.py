@@ -29,7 +29,7 @@ class Actions:
         self.undo = self._action("Undo", window.canvas.undo, [std.Undo])
         self.redo = self._action("Redo", window.canvas.redo, self._redo_keys())
         self.clear = self._action("Clear", window.canvas.clear, [Qt.Key.Key_Escape, Qt.Key.Key_Delete])
-        self.eraser = self._action("Eraser", window.set_eraser, ["E"], checkable=True)
+        self.eraser = self._action("Eraser", window.canvas.set_eraser, ["E"], checkable=True)
         self.digits = [self._action(f"Save the drawing as a {d}", lambda checked=False, d=d: window.teach(d), [str(d)])
                        for d in range(10)]
         self.take_back = self._action("Take back the last sample", window.samples.take_back)

@@ -28,7 +28,7 @@ from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QPainter, QPai
 from PySide6.QtWidgets import QFileDialog, QSizePolicy, QWidget
 
 from mnist_draw.gui.state.history import History
-from mnist_draw.gui.views.images import PAPER, ink_on_paper, qimage_to_array, readable_array
+from mnist_draw.gui.views.images import PAPER, ink_on_paper, picture_from_mime, qimage_to_array
 from mnist_draw.samples import IMAGE_SUFFIXES
 
 INK = 0
@@ -136,6 +136,9 @@ class Canvas(QWidget):
     def can_undo(self) -> bool:
         return self._history.can_undo or self._path is not None  # during a stroke: that stroke
 
+    def set_eraser(self, on: bool) -> None:
+        self.eraser = on
+
     def can_clear(self) -> bool:
         return not self.empty or self._path is not None
 
@@ -192,32 +195,21 @@ class Canvas(QWidget):
 
         self.put_pixels(load_image(path), f"{path}: ")
 
-    def put_image(self, image: QImage) -> None:
-        """Put a pasted or dropped picture on the canvas (:func:`readable_array`); raises ImageError."""
-        self.put_pixels(readable_array(image))
-
     def put_pixels(self, picture: np.ndarray, source: str = "") -> None:
         """Put a picture given as an array on the canvas (an MNIST digit, white on black, becomes black
         ink on white paper); raises ImageError with a one-line reason (``source`` before it)."""
         self._commit(Drawing(background=ink_on_paper(picture, source)))
 
     def put_mime(self, mime: QMimeData) -> bool:
-        """Take a picture from a drop or the clipboard: image data, or an image file's URL."""
+        """Take a picture from a drop or the clipboard (:func:`picture_from_mime`), or say why not."""
         from mnist_draw.preprocess import ImageError
 
         try:
-            if mime.hasImage():
-                self.put_image(QImage(mime.imageData()))
-                return True
-            files = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
-            if files:
-                self.open_file(files[0])
-                return True
+            self.put_pixels(*picture_from_mime(mime))
         except ImageError as exc:
             self.problem.emit(str(exc))
             return False
-        self.problem.emit("nothing to paste: copy a picture of a digit, or an image file")
-        return False
+        return True
 
     def _commit(self, drawing: Drawing) -> None:
         self._history.commit(drawing)

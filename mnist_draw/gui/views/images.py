@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QMimeData, Qt
 from PySide6.QtGui import QImage
 
 PAPER = 255  # the canvas's paper: white; its ink is black
@@ -64,6 +64,19 @@ def readable_array(image: QImage) -> np.ndarray:
         image = image.scaled(WORK_SIDE, WORK_SIDE, Qt.AspectRatioMode.KeepAspectRatio,
                              Qt.TransformationMode.SmoothTransformation)
     return qimage_to_array(image)
+
+
+def picture_from_mime(mime: QMimeData) -> tuple[np.ndarray, str]:
+    """The picture in a drop or on the clipboard (image data, or an image file's URL) as an array, with what
+    to name it by in a message; raises ImageError (one line) when there is none or it cannot be used."""
+    from mnist_draw.preprocess import ImageError, load_image
+
+    if mime.hasImage():
+        return readable_array(QImage(mime.imageData())), ""
+    files = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+    if files:
+        return load_image(files[0]), f"{files[0]}: "
+    raise ImageError("nothing to paste: copy a picture of a digit, or an image file")
 
 
 def shrunk_array(image: QImage, side: int) -> np.ndarray:
