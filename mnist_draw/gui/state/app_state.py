@@ -59,12 +59,12 @@ class AppState:
         """The classifier now reads with ``model`` (None: with none); returns what to say about it ("" for none)."""
         self.live = model
         self.starting.clear()
-        said, self._said = self._said, None
         if model is None or not model.finished:
             return ""
         self.recent = [model] + [m for m in self.recent if m is not model and not _same_file(m, model)]
         del self.recent[RECENT:]
-        if model is said:  # the run's end said what goes live: that stays on screen
+        if model is self._said:  # the run's end said what goes live (weights still on their way may go live
+            self._said = None  # before it): that stays on screen
             return ""
         if model.path is None:  # a trained model, picked again from the Models menu
             return f"{model.title} is live"
@@ -90,7 +90,7 @@ class AppState:
     def model_chosen(self, path: str | None) -> None:
         """The user chose a model: a file (``path``) or one from the Models menu (None). The start's list waits
         on it: it goes on only if that file cannot be used either, and ends when any model goes live."""
-        self._starting_now = path
+        self._starting_now, self._said = path, None
 
     def save_live(self, path: str) -> tuple[bool, str]:
         """Save the live model to ``path`` atomically; returns whether it was saved and what to say
