@@ -332,7 +332,7 @@ def test_the_start_tries_its_models_in_turn_but_never_over_a_model_the_user_chos
     state.starting = [Path("asked.safetensors"), Path("last.safetensors"), Path("shipped.safetensors")]
     assert state.next_starting_model() == Path("asked.safetensors")
     assert state.next_starting_model("mine.safetensors", "x") is None  # not the one being tried: the list waits
-    assert state.next_starting_model("asked.safetensors", "asked.safetensors: not a model file") == \
+    assert state.next_starting_model("asked.safetensors", "not a model file") == \
         Path("last.safetensors")
     said = state.model_went_live(shipped)  # the next one in line went live: why the first did not is said too
     assert said.startswith(f"Model {shipped.title} from ") and said.endswith(

@@ -224,7 +224,7 @@ def fine_tune(args: argparse.Namespace, proc: _Process) -> int:
     from mnist_draw.samples import load_samples
     from mnist_draw.trainer.loop import result_metadata
     from mnist_draw.trainer.personal import EPOCHS as FINETUNE_EPOCHS
-    from mnist_draw.trainer.personal import finetune_metadata, personal_run, scores
+    from mnist_draw.trainer.personal import finetune_metadata, personal_run, samples_accuracy, scores
 
     if args.samples and not Path(args.samples).is_dir():
         raise Failure(EXIT_USAGE, f"error: --samples {args.samples}: no such folder")
@@ -248,7 +248,7 @@ def fine_tune(args: argparse.Namespace, proc: _Process) -> int:
         result = _run_with_progress(run, args)
         meta = result_metadata(result) | finetune_metadata(base.metadata, before, len(samples_y))
         _save(out, result, meta, cancel)
-    _, samples_after = scores(result.model, data, samples_x, samples_y)
+    samples_after = samples_accuracy(result.model, samples_x, samples_y)  # MNIST's: the run's last score
     _say(f"MNIST test accuracy before {before:.2%}, after {result.test_accuracy:.2%}; "
          f"your {plural(len(samples_y), 'sample')} before {samples_before:.0%}, after {samples_after:.0%}")
     _say(f"saved {out} (test accuracy {result.test_accuracy:.2%})")

@@ -243,7 +243,7 @@ class MainWindow(QMainWindow):
         self.model_changed.emit(model)
 
     def _model_problem(self, problem: ModelProblem) -> None:
-        after = self.state.next_starting_model(problem.path, problem.message)  # at the start: the next in line
+        after = self.state.next_starting_model(problem.path, problem.reason)  # at the start: the next in line
         live = (f"; {self.state.live.title} stays live" if self.state.live
                 else f"; loading {after} instead" if after else "")
         if after is not None:

@@ -69,20 +69,21 @@ class AppState:
         if model.path is None:  # a trained model, picked again from the Models menu
             return f"{model.title} is live"
         self.model_folder = Path(model.path).parent
-        trained, planned = model.metadata.get("epochs_trained"), model.recipe.epochs
-        details = (f", trained on {model.metadata.get('trained_on', '?')}" + (f" for {trained} of them" if trained
-                   != planned else "")) if trained else ""
+        trained = model.metadata.get("epochs_trained")
+        details = f", trained on {model.metadata.get('trained_on', '?')}" if trained else ""
+        if trained and trained != model.recipe.epochs:
+            details += f" for {trained} of them"
         problem, self._start_problem = self._start_problem, ""
         return f"Model {model.title} from {model.path}: {model.recipe.describe()}{details}{problem}"
 
-    def next_starting_model(self, failed: str | None = None, why: str = "") -> Path | None:
+    def next_starting_model(self, failed: str | None = None, reason: str = "") -> Path | None:
         """The model to start with: the first (``failed`` None), or the next when the one being tried could not
-        be used (``failed`` is its path, ``why`` the reason, said again once the next one is live) and none is
+        be used (``failed`` is its path, ``reason`` why, said again once the next one is live) and none is
         live; None when the list is done, or when what failed is not the one being tried."""
         if self.live is not None or not self.starting or failed != self._starting_now:
             return None
         if failed is not None:
-            self._start_problem = f" ({Path(failed).name} could not be used: {why.removeprefix(failed + ': ')})"
+            self._start_problem = f" ({Path(failed).name} could not be used: {reason})"
         path = self.starting.pop(0)
         self._starting_now = str(path)
         return path

@@ -136,9 +136,6 @@ class Canvas(QWidget):
     def can_undo(self) -> bool:
         return self._history.can_undo or self._path is not None  # during a stroke: that stroke
 
-    def set_eraser(self, on: bool) -> None:
-        self.eraser = on
-
     def can_clear(self) -> bool:
         return not self.empty or self._path is not None
 
@@ -151,6 +148,9 @@ class Canvas(QWidget):
         return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
 
     # ------------------------------------------------------------------------------------ editing
+
+    def set_eraser(self, on: bool) -> None:
+        self.eraser = on
 
     def undo(self) -> None:
         if self._path is not None or self._history.undo():  # during a stroke: undo takes back that stroke only
